@@ -1,0 +1,17 @@
+"""flavc: learned video compression with feature-level attention (FLAVC, CVPR 2025).
+
+Importing the package is cheap: torch is imported only when the codec is used.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["Encoder", "Decoder", "encode_file", "decode_file", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in ("Encoder", "Decoder", "encode_file", "decode_file"):
+        from . import codec
+
+        return getattr(codec, name)
+    raise AttributeError(name)
