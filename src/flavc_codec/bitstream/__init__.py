@@ -1,1 +1,44 @@
+"""flavc container (format 1.0): headers, frame chunks, index, writer, reader, inspect.
 
+Standard library only (no numpy, no torch): ``flavc info`` must answer fast.
+The byte layout is specified in ``bitstream_spec.md`` at the repository root.
+"""
+
+from ..errors import BitstreamError
+from .format import (
+    FRAME_I,
+    FRAME_P,
+    MAGIC,
+    MAX_PAYLOAD,
+    MAX_SECTIONS,
+    VERSION_MAJOR,
+    VERSION_MINOR,
+    FrameChunk,
+    IndexEntry,
+    SequenceHeader,
+)
+from .inspect import format_info, inspect
+from .model_ids import MODEL_IDS, model_id, model_name
+from .reader import StreamReader
+from .writer import StreamWriter
+
+__all__ = [
+    "BitstreamError",
+    "FRAME_I",
+    "FRAME_P",
+    "MAGIC",
+    "MAX_PAYLOAD",
+    "MAX_SECTIONS",
+    "VERSION_MAJOR",
+    "VERSION_MINOR",
+    "FrameChunk",
+    "IndexEntry",
+    "SequenceHeader",
+    "StreamReader",
+    "StreamWriter",
+    "inspect",
+    "format_info",
+    "MODEL_IDS",
+    "model_id",
+    "model_name",
+]

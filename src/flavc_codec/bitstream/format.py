@@ -1,0 +1,394 @@
+"""Byte layouts of the flavc container, version 1.0 (see ``bitstream_spec.md``).
+
+Standard library only. All integers are little-endian. Every ``unpack`` checks ranges and
+raises ``BitstreamError`` with a one-line message; every ``pack`` checks the same ranges
+and raises ``ValueError`` (a programming error on the writer side).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field, fields
+
+from ..errors import BitstreamError
+
+# --------------------------------------------------------------------------- constants
+MAGIC = b"\x8bFLAVC\r\n"  # 8 bytes: non-ASCII first byte, CR LF catch text-mode damage
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+
+PREAMBLE = struct.Struct("<8sBBH")  # magic, major, minor, header_len
+PREAMBLE_SIZE = PREAMBLE.size  # 12
+
+# SequenceHeader body, v1.0 (header_len >= HEADER_V1_SIZE; extra bytes = later minors)
+HEADER_V1 = struct.Struct("<IIIIIiIHBBBBBB16s32s")
+HEADER_V1_SIZE = HEADER_V1.size  # 84
+HEADER_MAX_SIZE = 4096
+FRAME_COUNT_OFFSET = PREAMBLE_SIZE + 16  # file offset of SequenceHeader.frame_count
+CRC = struct.Struct("<I")
+
+CHUNK_MARKER = b"FLFR"
+CHUNK_FIXED = struct.Struct("<4sIBBBBI")  # marker, frame, type, quality, nsec, reserved, plen
+CHUNK_FIXED_SIZE = CHUNK_FIXED.size  # 16
+MAX_SECTIONS = 8
+MAX_PAYLOAD = 256 * 1024 * 1024  # 256 MiB
+MAX_CHUNK_SIZE = CHUNK_FIXED_SIZE + 4 * MAX_SECTIONS + 4 + MAX_PAYLOAD
+
+INDEX_MARKER = b"FLIX"
+INDEX_HEAD = struct.Struct("<4sI")  # marker, count
+INDEX_ENTRY = struct.Struct("<IQBxxxI")  # frame, offset, type, 3 reserved, nbytes
+INDEX_ENTRY_SIZE = INDEX_ENTRY.size  # 20
+
+TRAILER_MAGIC = b"FLAVCIDX"
+TRAILER = struct.Struct("<QII8s")  # index_offset, frame_count, index_crc, magic
+TRAILER_SIZE = TRAILER.size  # 24
+
+U32_MAX = 0xFFFFFFFF
+MAX_DIM = 16384
+MAX_QUALITY = 63
+MAX_INTRA_PERIOD = 65535
+PIX_FMT_LEN = 32
+FRAME_I, FRAME_P = 0, 1
+FRAME_TYPES = {FRAME_I: "I", FRAME_P: "P"}
+
+
+def crc32(*parts: bytes) -> int:
+    c = 0
+    for p in parts:
+        c = zlib.crc32(p, c)
+    return c & 0xFFFFFFFF
+
+
+def _check(ok: bool, msg: str, exc: type[Exception]) -> None:
+    if not ok:
+        raise exc(msg)
+
+
+# --------------------------------------------------------------------------- header
+@dataclass(frozen=True)
+class SequenceHeader:
+    """Sequence-level parameters (one per stream). Ranges are checked on pack and unpack."""
+
+    width: int
+    height: int
+    fps_num: int = 25
+    fps_den: int = 1
+    frame_count: int = 0  # patched by StreamWriter at close
+    source_pix_fmt: str = "yuv420p"
+    source_bit_depth: int = 8
+    color_primaries: int = 2  # FFmpeg AVColorPrimaries, 2 = unspecified
+    color_trc: int = 2  # FFmpeg AVColorTransferCharacteristic, 2 = unspecified
+    colorspace: int = 2  # FFmpeg AVColorSpace, 2 = unspecified
+    color_range: int = 0  # FFmpeg AVColorRange: 0 unspecified, 1 limited, 2 full
+    model_id: int = 1
+    weights_hash: bytes = field(default=b"\0" * 16)  # sha256(weights file)[:16]
+    quality: int = 32  # 0..63
+    intra_period: int = 32  # -1 (one I-frame) or 1..65535
+    flags: int = 0
+    extra: bytes = b""  # unknown trailing header bytes from a later minor version
+
+    def validate(self, exc: type[Exception] = ValueError) -> None:
+        """Raise ``exc`` with a one-line message if any field is out of range."""
+
+        def rng(name: str, lo: int, hi: int) -> None:
+            v = getattr(self, name)
+            _check(
+                isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi,
+                f"header: {name} {v!r} out of range {lo}..{hi}",
+                exc,
+            )
+
+        rng("width", 1, MAX_DIM)
+        rng("height", 1, MAX_DIM)
+        rng("fps_num", 1, U32_MAX)
+        rng("fps_den", 1, U32_MAX)
+        rng("frame_count", 0, U32_MAX)
+        rng("source_bit_depth", 1, 255)
+        for n in ("color_primaries", "color_trc", "colorspace", "color_range"):
+            rng(n, 0, 255)
+        rng("quality", 0, MAX_QUALITY)
+        rng("model_id", 0, 0xFFFF)
+        rng("flags", 0, U32_MAX)
+        ip = self.intra_period
+        _check(
+            isinstance(ip, int) and (ip == -1 or 1 <= ip <= MAX_INTRA_PERIOD),
+            f"header: intra_period {ip!r} out of range (-1 or 1..{MAX_INTRA_PERIOD})",
+            exc,
+        )
+        _check(
+            isinstance(self.weights_hash, bytes) and len(self.weights_hash) == 16,
+            "header: weights_hash must be 16 bytes",
+            exc,
+        )
+        pf = self.source_pix_fmt
+        ok = isinstance(pf, str) and pf.isascii() and len(pf) <= PIX_FMT_LEN and "\0" not in pf
+        ok = ok and all(32 < ord(ch) < 127 for ch in pf)
+        _check(ok, f"header: source_pix_fmt {pf!r} is not printable ASCII of <= 32 bytes", exc)
+        _check(isinstance(self.extra, bytes), "header: extra must be bytes", exc)
+
+    def __post_init__(self) -> None:
+        self.validate(ValueError)
+
+    @property
+    def fps(self) -> float:
+        return self.fps_num / self.fps_den
+
+    def body(self) -> bytes:
+        return (
+            HEADER_V1.pack(
+                self.width,
+                self.height,
+                self.fps_num,
+                self.fps_den,
+                self.frame_count,
+                self.intra_period,
+                self.flags,
+                self.model_id,
+                self.quality,
+                self.source_bit_depth,
+                self.color_primaries,
+                self.color_trc,
+                self.colorspace,
+                self.color_range,
+                self.weights_hash,
+                self.source_pix_fmt.encode("ascii"),
+            )
+            + self.extra
+        )
+
+    def pack(self) -> bytes:
+        """Preamble (magic, version, header_len) + body + CRC-32 over both."""
+        body = self.body()
+        if len(body) > HEADER_MAX_SIZE:
+            raise ValueError("header: too long")
+        pre = PREAMBLE.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, len(body))
+        return pre + body + CRC.pack(crc32(pre, body))
+
+    @property
+    def packed_size(self) -> int:
+        return PREAMBLE_SIZE + HEADER_V1_SIZE + len(self.extra) + CRC.size
+
+    @classmethod
+    def unpack(cls, data: bytes) -> tuple[SequenceHeader, int]:
+        """Parse a stream's start. Returns ``(header, bytes consumed)``.
+
+        Raises ``BitstreamError`` for bad magic, unsupported major version, truncation,
+        CRC mismatch or out-of-range fields.
+        """
+        data = bytes(data)
+        if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
+            raise BitstreamError("not a flavc stream (bad magic)")
+        if len(data) < PREAMBLE_SIZE:
+            raise BitstreamError("truncated stream: file ends inside the preamble")
+        _, major, minor, hlen = PREAMBLE.unpack_from(data, 0)
+        if major != VERSION_MAJOR:
+            raise BitstreamError(
+                f"unsupported stream version {major}.{minor} (this flavc reads {VERSION_MAJOR}.x)"
+            )
+        if not HEADER_V1_SIZE <= hlen <= HEADER_MAX_SIZE:
+            raise BitstreamError(
+                f"header: length {hlen} out of range {HEADER_V1_SIZE}..{HEADER_MAX_SIZE}"
+            )
+        end = PREAMBLE_SIZE + hlen
+        if len(data) < end + CRC.size:
+            raise BitstreamError("truncated stream: file ends inside the sequence header")
+        (stored,) = CRC.unpack_from(data, end)
+        if crc32(data[:end]) != stored:
+            raise BitstreamError("header: CRC mismatch (stream corrupted)")
+        v = HEADER_V1.unpack_from(data, PREAMBLE_SIZE)
+        raw_pf = v[15]
+        pf_bytes = raw_pf.rstrip(b"\0")
+        if b"\0" in pf_bytes:
+            raise BitstreamError("header: source_pix_fmt is not NUL-padded ASCII")
+        try:
+            pf = pf_bytes.decode("ascii")
+        except UnicodeDecodeError:
+            raise BitstreamError("header: source_pix_fmt is not ASCII") from None
+        kw = dict(
+            width=v[0],
+            height=v[1],
+            fps_num=v[2],
+            fps_den=v[3],
+            frame_count=v[4],
+            intra_period=v[5],
+            flags=v[6],
+            model_id=v[7],
+            quality=v[8],
+            source_bit_depth=v[9],
+            color_primaries=v[10],
+            color_trc=v[11],
+            colorspace=v[12],
+            color_range=v[13],
+            weights_hash=v[14],
+            source_pix_fmt=pf,
+            extra=data[PREAMBLE_SIZE + HEADER_V1_SIZE : end],
+        )
+        hdr = object.__new__(cls)
+        for k, val in kw.items():
+            object.__setattr__(hdr, k, val)
+        hdr.validate(BitstreamError)
+        return hdr, end + CRC.size
+
+    @property
+    def version(self) -> tuple[int, int]:
+        return VERSION_MAJOR, VERSION_MINOR
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["weights_hash"] = self.weights_hash.hex()
+        d["extra"] = self.extra.hex()
+        return d
+
+
+# --------------------------------------------------------------------------- chunks
+@dataclass(frozen=True)
+class FrameChunk:
+    """One coded frame: type (0 = I, 1 = P), quality index, up to 8 payload sections."""
+
+    frame_type: int
+    quality: int
+    sections: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.sections, list):
+            object.__setattr__(self, "sections", tuple(self.sections))
+        self.validate(ValueError, "chunk")
+
+    def validate(self, exc: type[Exception], where: str) -> None:
+        _check(
+            self.frame_type in FRAME_TYPES,
+            f"{where}: unknown frame type {self.frame_type!r}",
+            exc,
+        )
+        _check(
+            isinstance(self.quality, int) and 0 <= self.quality <= MAX_QUALITY,
+            f"{where}: quality {self.quality!r} out of range 0..{MAX_QUALITY}",
+            exc,
+        )
+        _check(
+            isinstance(self.sections, tuple) and len(self.sections) <= MAX_SECTIONS,
+            f"{where}: more than {MAX_SECTIONS} sections",
+            exc,
+        )
+        for s in self.sections:
+            _check(
+                isinstance(s, (bytes, bytearray, memoryview)), f"{where}: section not bytes", exc
+            )
+        _check(
+            self.payload_size <= MAX_PAYLOAD,
+            f"{where}: payload {self.payload_size} bytes exceeds {MAX_PAYLOAD}",
+            exc,
+        )
+
+    @property
+    def payload_size(self) -> int:
+        return sum(len(s) for s in self.sections)
+
+    @property
+    def type_name(self) -> str:
+        return FRAME_TYPES[self.frame_type]
+
+    def pack(self, frame_number: int) -> bytes:
+        if not 0 <= frame_number <= U32_MAX:
+            raise ValueError(f"frame number {frame_number} out of range")
+        n = len(self.sections)
+        head = CHUNK_FIXED.pack(
+            CHUNK_MARKER, frame_number, self.frame_type, self.quality, n, 0, self.payload_size
+        ) + struct.pack(f"<{n}I", *(len(s) for s in self.sections))
+        payload = b"".join(bytes(s) for s in self.sections)
+        return head + CRC.pack(crc32(head, payload)) + payload
+
+    @staticmethod
+    def header_size(n_sections: int) -> int:
+        return CHUNK_FIXED_SIZE + 4 * n_sections + CRC.size
+
+    @classmethod
+    def unpack(
+        cls, data: bytes, expect_frame: int | None = None, where: str | None = None
+    ) -> tuple[FrameChunk, int]:
+        """Parse one chunk from the start of ``data``; returns ``(chunk, frame_number)``.
+
+        ``data`` must hold at least the whole chunk (extra bytes after it are an error only
+        if ``len(data)`` is not exactly the chunk size when called from the reader).
+        """
+        where = where or (f"frame {expect_frame}" if expect_frame is not None else "chunk")
+        if len(data) < CHUNK_FIXED_SIZE:
+            raise BitstreamError(f"truncated stream: {where}: chunk header cut short")
+        marker, fnum, ftype, q, nsec, res, plen = CHUNK_FIXED.unpack_from(data, 0)
+        if marker != CHUNK_MARKER:
+            raise BitstreamError(f"{where}: bad chunk marker (stream corrupted)")
+        if nsec > MAX_SECTIONS:
+            raise BitstreamError(f"{where}: {nsec} sections exceeds the limit {MAX_SECTIONS}")
+        if plen > MAX_PAYLOAD:
+            raise BitstreamError(f"{where}: payload length {plen} exceeds the limit {MAX_PAYLOAD}")
+        hsize = cls.header_size(nsec)
+        if len(data) < hsize:
+            raise BitstreamError(f"truncated stream: {where}: chunk header cut short")
+        lens = struct.unpack_from(f"<{nsec}I", data, CHUNK_FIXED_SIZE)
+        if sum(lens) != plen:
+            raise BitstreamError(
+                f"{where}: section lengths sum to {sum(lens)}, payload length is {plen}"
+            )
+        if len(data) < hsize + plen:
+            raise BitstreamError(
+                f"truncated stream: {where}: payload needs {plen} bytes, {len(data) - hsize} remain"
+            )
+        (stored,) = CRC.unpack_from(data, hsize - CRC.size)
+        mv = memoryview(data)
+        if crc32(mv[: hsize - CRC.size], mv[hsize : hsize + plen]) != stored:
+            raise BitstreamError(f"{where}: CRC mismatch (stream corrupted)")
+        if expect_frame is not None and fnum != expect_frame:
+            raise BitstreamError(f"{where}: chunk carries frame number {fnum} (stream corrupted)")
+        if res != 0:
+            raise BitstreamError(f"{where}: reserved byte is {res}, must be 0")
+        if ftype not in FRAME_TYPES:
+            raise BitstreamError(f"{where}: unknown frame type {ftype}")
+        if q > MAX_QUALITY:
+            raise BitstreamError(f"{where}: quality {q} out of range 0..{MAX_QUALITY}")
+        secs, pos = [], hsize
+        for n in lens:
+            secs.append(bytes(mv[pos : pos + n]))
+            pos += n
+        return cls(ftype, q, tuple(secs)), fnum
+
+
+# --------------------------------------------------------------------------- index
+@dataclass(frozen=True)
+class IndexEntry:
+    frame: int
+    offset: int  # file offset of the chunk's first byte (its marker)
+    frame_type: int
+    nbytes: int  # whole chunk size: header + CRC + payload
+
+    def pack(self) -> bytes:
+        return INDEX_ENTRY.pack(self.frame, self.offset, self.frame_type, self.nbytes)
+
+
+def pack_index(entries: list[IndexEntry]) -> bytes:
+    return INDEX_HEAD.pack(INDEX_MARKER, len(entries)) + b"".join(e.pack() for e in entries)
+
+
+def index_size(count: int) -> int:
+    return INDEX_HEAD.size + INDEX_ENTRY_SIZE * count
+
+
+@dataclass(frozen=True)
+class Trailer:
+    index_offset: int
+    frame_count: int
+    index_crc: int
+
+    def pack(self) -> bytes:
+        return TRAILER.pack(self.index_offset, self.frame_count, self.index_crc, TRAILER_MAGIC)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> Trailer:
+        if len(data) != TRAILER_SIZE:
+            raise BitstreamError("truncated stream: no room for the index trailer")
+        off, n, crc, magic = TRAILER.unpack(data)
+        if magic != TRAILER_MAGIC:
+            raise BitstreamError(
+                "truncated stream: no index trailer (encode interrupted or file cut short)"
+            )
+        return cls(off, n, crc)

@@ -1,0 +1,160 @@
+"""StreamReader: validates a whole flavc stream's structure up front, then reads frames."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from ..errors import BitstreamError
+from .format import (
+    CRC,
+    FRAME_TYPES,
+    HEADER_MAX_SIZE,
+    INDEX_ENTRY,
+    INDEX_ENTRY_SIZE,
+    INDEX_HEAD,
+    INDEX_MARKER,
+    MAX_CHUNK_SIZE,
+    PREAMBLE_SIZE,
+    TRAILER_SIZE,
+    FrameChunk,
+    IndexEntry,
+    SequenceHeader,
+    Trailer,
+    crc32,
+    index_size,
+)
+
+
+class StreamReader:
+    """Open and validate a flavc stream.
+
+    Checked on open: magic, major version, header length/CRC/ranges, trailer magic, index
+    offset/size/CRC/marker, index count == header frame_count, entries numbered 0..n-1,
+    contiguous (each chunk starts where the previous ends, the first right after the
+    header, the last ends at the index), known frame types, sane sizes. Payloads are checked
+    (CRC, frame number) by :meth:`read_frame`. Every failure is a ``BitstreamError``.
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        try:
+            self._f = open(self.path, "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            raise BitstreamError(f"cannot open {self.path}: no such file") from None
+        except IsADirectoryError:
+            raise BitstreamError(f"cannot open {self.path}: is a directory") from None
+        except OSError as e:
+            raise BitstreamError(f"cannot open {self.path}: {e.strerror}") from None
+        try:
+            self._open()
+        except BaseException:
+            self._f.close()
+            raise
+
+    def _read_at(self, offset: int, n: int) -> bytes:
+        self._f.seek(offset)
+        return self._f.read(n)
+
+    def _open(self) -> None:
+        size = os.fstat(self._f.fileno()).st_size
+        self.file_size = size
+        head = self._read_at(0, PREAMBLE_SIZE + HEADER_MAX_SIZE + CRC.size)
+        self.header, self.data_offset = SequenceHeader.unpack(head)
+        self.version = (head[8], head[9])  # (major, minor) as stored in the file
+        if size < self.data_offset + index_size(0) + TRAILER_SIZE:
+            raise BitstreamError(
+                "truncated stream: no index trailer (encode interrupted or file cut short)"
+            )
+        tr = Trailer.unpack(self._read_at(size - TRAILER_SIZE, TRAILER_SIZE))
+        n = tr.frame_count
+        if n != self.header.frame_count:
+            raise BitstreamError(
+                f"index: trailer frame count {n} does not match header ({self.header.frame_count})"
+            )
+        isize = index_size(n)
+        index_end = size - TRAILER_SIZE
+        if tr.index_offset < self.data_offset or tr.index_offset + isize != index_end:
+            raise BitstreamError(
+                f"index: offset {tr.index_offset} / size {isize} do not fit the file "
+                f"({size} bytes; stream corrupted or truncated)"
+            )
+        raw = self._read_at(tr.index_offset, isize)  # size bounded by the file size
+        if len(raw) != isize:
+            raise BitstreamError("truncated stream: index cut short")
+        if crc32(raw) != tr.index_crc:
+            raise BitstreamError("index: CRC mismatch (stream corrupted)")
+        marker, count = INDEX_HEAD.unpack_from(raw, 0)
+        if marker != INDEX_MARKER or count != n:
+            raise BitstreamError("index: bad marker or count (stream corrupted)")
+        entries: list[IndexEntry] = []
+        expect = self.data_offset
+        for i in range(n):
+            fnum, off, ftype, nbytes = INDEX_ENTRY.unpack_from(
+                raw, INDEX_HEAD.size + i * INDEX_ENTRY_SIZE
+            )
+            if fnum != i:
+                raise BitstreamError(f"index: entry {i} names frame {fnum}")
+            if off != expect:
+                raise BitstreamError(
+                    f"frame {i}: index offset {off} is not where the previous chunk ends ({expect})"
+                )
+            if ftype not in FRAME_TYPES:
+                raise BitstreamError(f"frame {i}: unknown frame type {ftype} in index")
+            if not FrameChunk.header_size(0) <= nbytes <= MAX_CHUNK_SIZE:
+                raise BitstreamError(f"frame {i}: chunk size {nbytes} out of range")
+            if off + nbytes > tr.index_offset:
+                raise BitstreamError(
+                    f"truncated stream: frame {i} ends at {off + nbytes}, "
+                    f"past the index at {tr.index_offset}"
+                )
+            entries.append(IndexEntry(fnum, off, ftype, nbytes))
+            expect = off + nbytes
+        if expect != tr.index_offset:
+            raise BitstreamError(
+                f"index: chunks end at {expect} but the index starts at {tr.index_offset}"
+            )
+        self.index: list[IndexEntry] = entries
+        self.index_offset = tr.index_offset
+
+    # ------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def intra_frames(self) -> list[int]:
+        """Frame numbers of the I-frames (random-access points), from the index alone."""
+        return [e.frame for e in self.index if e.frame_type == 0]
+
+    def read_frame(self, i: int) -> FrameChunk:
+        """Read and check frame ``i`` (CRC, frame number, type agrees with the index)."""
+        if not 0 <= i < len(self.index):
+            raise IndexError(f"frame {i} out of range 0..{len(self.index) - 1}")
+        e = self.index[i]
+        data = self._read_at(e.offset, e.nbytes)
+        if len(data) != e.nbytes:
+            raise BitstreamError(f"truncated stream: frame {i} cut short")
+        chunk, _ = FrameChunk.unpack(data, expect_frame=i)
+        if FrameChunk.header_size(len(chunk.sections)) + chunk.payload_size != e.nbytes:
+            raise BitstreamError(f"frame {i}: chunk size does not match the index")
+        if chunk.frame_type != e.frame_type:
+            raise BitstreamError(f"frame {i}: frame type differs from the index")
+        return chunk
+
+    def __iter__(self) -> Iterator[FrameChunk]:
+        for i in range(len(self.index)):
+            yield self.read_frame(i)
+
+    def verify(self) -> None:
+        """Read every frame (CRC checks); raises BitstreamError on the first bad one."""
+        for _ in self:
+            pass
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> StreamReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
