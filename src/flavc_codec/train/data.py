@@ -256,16 +256,23 @@ def sample_video_sequences(
     step_probs: Sequence[float] = (0.7, 0.3),
     frame_count: int | None = None,
     threads: int = 1,
+    reject_cuts: bool = True,
 ) -> np.ndarray:
     """Decode ``path`` once (at most ``max_frames`` frames) and cut ``n`` random sequences
     of T frames (frame step 1..len(step_probs)) at random crop positions.
 
+    With ``reject_cuts`` about 10% more sequences are drawn and those that straddle a
+    scene cut (see :func:`has_scene_cut`) are dropped.
+
     Returns uint8 ``(k, T, 6, crop/2, crop/2)`` with k <= n (k < n only if the video has
-    fewer decodable frames than announced, or is too small: then k may be 0).
+    fewer decodable frames than announced, cuts, or is too small: then k may be 0).
     """
     path = check_not_eval(path)
     if crop % 2:
         raise ValueError("crop must be even")
+    n_want = n
+    if reject_cuts and n > 0:
+        n = n + max(2, n // 10)
     if frame_count is None or frame_count <= 0:
         info = probe_video(path, max_frames)
         frame_count = info["frames"]
@@ -317,7 +324,28 @@ def sample_video_sequences(
             out[k, j] = _crop_packed(planes, pos[k][0], pos[k][1], crop, down)
             filled[k, j] = True
     ok = filled.all(axis=1)
-    return out[ok]
+    if reject_cuts:
+        ok &= np.array([not has_scene_cut(q) for q in out])
+    return out[ok][:n_want]
+
+
+def has_scene_cut(seq_u8: np.ndarray, hist_thr: float = 0.8, mad_thr: float = 20.0) -> bool:
+    """True if consecutive packed frames (T, 6, h, w) uint8 change both their 32-bin
+    histogram of some channel by L1 > ``hist_thr`` and their mean absolute luma difference
+    by > ``mad_thr``: a scene cut (fast motion keeps the histograms; measured on the
+    training clips: cuts > 1.0, fast-motion DAVIS clips < 0.35)."""
+
+    def hist(x):
+        h = np.stack([np.bincount(x[c].ravel() >> 3, minlength=32) for c in range(6)])
+        return h / h[0].sum()
+
+    hs = [hist(f) for f in seq_u8]
+    for t in range(len(seq_u8) - 1):
+        if np.abs(hs[t + 1] - hs[t]).sum(axis=1).max() > hist_thr:
+            mad = np.abs(seq_u8[t + 1, :4].astype(np.int16) - seq_u8[t, :4]).mean()
+            if mad > mad_thr:
+                return True
+    return False
 
 
 # --------------------------------------------------------------------------------------
