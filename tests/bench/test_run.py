@@ -1,0 +1,94 @@
+import json
+import os
+
+from flavc_codec.bench.run import compute_bd, format_markdown, run_bench
+
+
+def stub_runner(src, ref_frames, quality, workdir, **kw):
+    """Fake flavc: a smooth RD curve with rates spanning the anchors' range."""
+    if quality == 99:
+        raise RuntimeError("boom")
+    return {
+        "codec": "flavc",
+        "quality": quality,
+        "frames": len(ref_frames),
+        "bytes": 1000 + quality,
+        "bpp": 0.3 * 2 ** (quality / 16),
+        "psnr_y": 30 + quality / 4,
+        "psnr_u": 40.0,
+        "psnr_v": 40.0,
+        "psnr_yuv": 31 + quality / 4,
+        "msssim": None,
+        "enc_fps": 1.0,
+        "dec_fps": 2.0,
+        "peak_rss_mb": 100.0,
+        "error": None,
+    }
+
+
+def test_run_bench_schema(tmp_path, tiny_y4m, capsys):
+    jp, pp = str(tmp_path / "r.json"), str(tmp_path / "rd.png")
+    res = run_bench(
+        [tiny_y4m, str(tmp_path / "missing.y4m")],
+        frames=4,
+        intra_period=2,
+        qualities=[0, 16, 32, 48, 99],
+        anchors=("x264",),
+        json_path=jp,
+        plot_path=pp,
+        workdir=str(tmp_path / "w"),
+        progress=False,
+        anchor_qps={"x264": [20, 28, 36, 44]},
+        extend_rounds=0,
+        flavc_runner=stub_runner,
+    )
+    with open(jp) as fh:
+        data = json.load(fh)
+    assert os.path.getsize(pp) > 0
+    for key in ("schema", "config", "conventions", "versions", "machine", "inputs", "summary"):
+        assert key in data
+    assert data["versions"]["av"] and "libavcodec" in data["versions"]["ffmpeg_libraries"]
+    assert isinstance(data["machine"]["cores"], int)
+    ok, bad = data["inputs"]
+    assert bad["error"] and not bad["flavc"]
+    assert ok["error"] is None and ok["frames"] == 4 and ok["width"] == 64
+    assert len(ok["flavc"]) == 5 and "boom" in ok["flavc"][-1]["error"]
+    x = ok["anchors"]["x264"]
+    assert [p["qp"] for p in x] == [20, 28, 36, 44]
+    for p in x:
+        assert p["error"] is None and isinstance(p["bpp"], float) and p["frame_types"]
+        assert p["b_frames"] == 0
+    bd = ok["bd"]["x264"]
+    assert set(bd) >= {"bd_rate_cubic", "bd_rate_pchip", "bd_psnr_cubic", "bd_psnr_pchip"}
+    assert bd["test_points"] == 4 and bd["anchor_points"] == 4
+    s = data["summary"]["x264"]
+    assert "bd_rate_cubic" in s and s["bd_rate_cubic_n"] in (0, 1)
+    assert data["summary"]["failed_inputs"] == 1
+    out = capsys.readouterr().out
+    assert "| anchor | BD-rate cubic" in out and "missing" in out
+    assert res["inputs"][0]["name"] == "tiny"
+
+
+def test_format_markdown_and_bd_reasons():
+    pts = [{"bpp": 0.1 * 2**i, "psnr_yuv": 30 + 2 * i} for i in range(4)]
+    far = [{"bpp": 0.1 * 2**i, "psnr_yuv": 60 + i} for i in range(4)]
+    bd = compute_bd(pts, far)
+    assert bd["bd_rate_cubic"] is None and "overlap" in bd["reasons"]["bd_rate_cubic"]
+    res = {
+        "config": {"frames": 1, "intra_period": 32, "anchors": ["x265"], "preset": "medium"},
+        "summary": {"x265": {"bd_rate_cubic": -12.345, "bd_rate_cubic_n": 1}, "inputs": 1},
+        "inputs": [
+            {
+                "name": "a",
+                "width": 8,
+                "height": 8,
+                "frames": 1,
+                "flavc": [{"quality": 3, "bpp": 0.5, "psnr_yuv": 33.0}],
+                "anchors": {"x265": [{"qp": 22, "bpp": 1.0, "error": "x"}]},
+                "bd": {"x265": bd},
+            }
+        ],
+    }
+    md = format_markdown(res)
+    assert "-12.35%" in md and "| a | flavc | 3 | 0.5000 |" in md and "overlap" in md
+    assert md.count("\n|") > 5
