@@ -1,0 +1,234 @@
+import struct
+
+import pytest
+
+from flavc_codec.bitstream import BitstreamError, FrameChunk, SequenceHeader
+from flavc_codec.bitstream.format import (
+    CHUNK_FIXED,
+    CHUNK_MARKER,
+    HEADER_V1_SIZE,
+    MAGIC,
+    MAX_PAYLOAD,
+    PREAMBLE,
+    TRAILER_SIZE,
+    IndexEntry,
+    Trailer,
+    crc32,
+    pack_index,
+)
+
+
+def hdr(**kw):
+    base = dict(
+        width=1920,
+        height=1080,
+        fps_num=30000,
+        fps_den=1001,
+        frame_count=96,
+        source_pix_fmt="yuv420p10le",
+        source_bit_depth=10,
+        color_primaries=1,
+        color_trc=1,
+        colorspace=1,
+        color_range=1,
+        model_id=2,
+        weights_hash=bytes(range(16)),
+        quality=63,
+        intra_period=-1,
+        flags=0x80000001,
+    )
+    base.update(kw)
+    return SequenceHeader(**base)
+
+
+def test_header_roundtrip():
+    h = hdr()
+    data = h.pack()
+    assert data[:8] == MAGIC and len(MAGIC) == 8
+    assert len(data) == 12 + HEADER_V1_SIZE + 4 == h.packed_size
+    h2, n = SequenceHeader.unpack(data + b"trailing")
+    assert n == len(data) and h2 == h
+
+
+def test_header_minor_extension_is_skipped():
+    h = hdr()
+    ext = h.pack()
+    body = ext[12:-4] + b"\x01\x02\x03\x04"
+    pre = PREAMBLE.pack(MAGIC, 1, 3, len(body))
+    data = pre + body + struct.pack("<I", crc32(pre, body))
+    h2, n = SequenceHeader.unpack(data)
+    assert n == len(data) and h2.width == h.width and h2.extra == b"\x01\x02\x03\x04"
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("width", 0),
+        ("width", 16385),
+        ("height", 0),
+        ("fps_num", 0),
+        ("fps_den", 0),
+        ("fps_num", 2**32),
+        ("quality", 64),
+        ("intra_period", 0),
+        ("intra_period", -2),
+        ("intra_period", 65536),
+        ("model_id", 65536),
+        ("source_pix_fmt", "x" * 33),
+        ("source_pix_fmt", "yuv 420"),
+        ("source_pix_fmt", "é"),
+        ("weights_hash", b"short"),
+        ("color_range", 256),
+        ("source_bit_depth", 0),
+    ],
+)
+def test_header_pack_rejects(field, value):
+    with pytest.raises(ValueError):
+        hdr(**{field: value})
+
+
+def _repack(data: bytes, off: int, fmt: str, value) -> bytes:
+    """Change one field of a packed header and fix the CRC (so only the range check fires)."""
+    b = bytearray(data)
+    struct.pack_into(fmt, b, 12 + off, value)
+    end = len(b) - 4
+    struct.pack_into("<I", b, end, crc32(bytes(b[:end])))
+    return bytes(b)
+
+
+@pytest.mark.parametrize(
+    "off,fmt,value,msg",
+    [
+        (0, "<I", 0, "width 0 out of range"),
+        (4, "<I", 20000, "height 20000 out of range"),
+        (12, "<I", 0, "fps_den"),
+        (20, "<i", -5, "intra_period"),
+        (30, "<B", 64, "quality 64"),
+        (52, "<4s", b"\xff\xfe\x00\x00", "source_pix_fmt"),
+    ],
+)
+def test_header_unpack_range_checks(off, fmt, value, msg):
+    data = _repack(hdr().pack(), off, fmt, value)
+    with pytest.raises(BitstreamError, match=msg):
+        SequenceHeader.unpack(data)
+
+
+def test_header_bad_magic():
+    data = bytearray(hdr().pack())
+    data[1] ^= 0x20
+    with pytest.raises(BitstreamError, match=r"not a flavc stream \(bad magic\)"):
+        SequenceHeader.unpack(bytes(data))
+    with pytest.raises(BitstreamError, match="bad magic"):
+        SequenceHeader.unpack(b"")
+
+
+def test_header_unknown_major():
+    data = bytearray(hdr().pack())
+    data[8] = 2
+    msg = r"unsupported stream version 2\.0 \(this flavc reads 1\.x\)"
+    with pytest.raises(BitstreamError, match=msg):
+        SequenceHeader.unpack(bytes(data))
+
+
+def test_header_crc():
+    data = bytearray(hdr().pack())
+    data[20] ^= 1
+    with pytest.raises(BitstreamError, match="header: CRC mismatch"):
+        SequenceHeader.unpack(bytes(data))
+
+
+def test_header_length_field():
+    data = bytearray(hdr().pack())
+    struct.pack_into("<H", data, 10, 10)
+    with pytest.raises(BitstreamError, match="length 10"):
+        SequenceHeader.unpack(bytes(data))
+
+
+def test_header_truncated_everywhere():
+    data = hdr().pack()
+    for n in range(len(data)):
+        with pytest.raises(BitstreamError):
+            SequenceHeader.unpack(data[:n])
+
+
+def test_chunk_roundtrip():
+    c = FrameChunk(1, 17, (b"abc", b"", b"x" * 1000))
+    data = c.pack(42)
+    assert len(data) == 16 + 3 * 4 + 4 + 1003
+    c2, fnum = FrameChunk.unpack(data)
+    assert c2 == c and fnum == 42
+    c0 = FrameChunk(0, 0, ())
+    assert FrameChunk.unpack(c0.pack(0))[0] == c0
+    assert FrameChunk(0, 1, [b"a"]).sections == (b"a",)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(frame_type=2, quality=1, sections=()),
+        dict(frame_type=0, quality=64, sections=()),
+        dict(frame_type=0, quality=-1, sections=()),
+        dict(frame_type=0, quality=1, sections=(b"",) * 9),
+        dict(frame_type=0, quality=1, sections=("text",)),
+    ],
+)
+def test_chunk_pack_rejects(kw):
+    with pytest.raises(ValueError):
+        FrameChunk(**kw)
+
+
+def test_chunk_bitflips_named():
+    data = FrameChunk(0, 5, (b"hello", b"world!")).pack(12)
+    for i in range(len(data)):
+        for bit in (0, 7):
+            b = bytearray(data)
+            b[i] ^= 1 << bit
+            with pytest.raises(BitstreamError, match="frame 12"):
+                FrameChunk.unpack(bytes(b), expect_frame=12)
+
+
+def test_chunk_payload_flip_is_crc_error():
+    data = bytearray(FrameChunk(1, 5, (b"hello", b"world!")).pack(3))
+    data[-2] ^= 0x10
+    with pytest.raises(BitstreamError, match=r"frame 3: CRC mismatch \(stream corrupted\)"):
+        FrameChunk.unpack(bytes(data), expect_frame=3)
+
+
+def test_chunk_truncated():
+    data = FrameChunk(1, 5, (b"hello", b"world!")).pack(3)
+    for n in range(len(data)):
+        with pytest.raises(BitstreamError, match="frame 3"):
+            FrameChunk.unpack(data[:n], expect_frame=3)
+
+
+def test_chunk_oversize_lengths_rejected_without_allocating():
+    head = CHUNK_FIXED.pack(CHUNK_MARKER, 0, 0, 0, 1, 0, MAX_PAYLOAD + 1) + struct.pack(
+        "<I", MAX_PAYLOAD + 1
+    )
+    with pytest.raises(BitstreamError, match="exceeds the limit"):
+        FrameChunk.unpack(head + b"\0\0\0\0", expect_frame=0)
+    # within the limit but more than the data holds
+    head = CHUNK_FIXED.pack(CHUNK_MARKER, 0, 0, 0, 1, 0, 2**27) + struct.pack("<I", 2**27)
+    with pytest.raises(BitstreamError, match="truncated stream: frame 0"):
+        FrameChunk.unpack(head + b"\0\0\0\0" + b"x" * 10, expect_frame=0)
+    head = CHUNK_FIXED.pack(CHUNK_MARKER, 0, 0, 0, 9, 0, 0)
+    with pytest.raises(BitstreamError, match="9 sections"):
+        FrameChunk.unpack(head + b"\0" * 40, expect_frame=0)
+
+
+def test_chunk_section_sum_mismatch():
+    head = CHUNK_FIXED.pack(CHUNK_MARKER, 0, 0, 0, 2, 0, 5) + struct.pack("<II", 1, 1)
+    with pytest.raises(BitstreamError, match="sum to 2"):
+        FrameChunk.unpack(head + b"\0" * 9, expect_frame=0)
+
+
+def test_index_and_trailer_roundtrip():
+    entries = [IndexEntry(0, 100, 0, 50), IndexEntry(1, 2**33, 1, 150)]
+    idx = pack_index(entries)
+    assert len(idx) == 8 + 20 * 2
+    t = Trailer(123456789012, 2, crc32(idx))
+    raw = t.pack()
+    assert len(raw) == TRAILER_SIZE
+    assert Trailer.unpack(raw) == t
+    with pytest.raises(BitstreamError, match="no index trailer"):
+        Trailer.unpack(raw[:-1] + b"Y")

@@ -1,0 +1,222 @@
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import pytest
+
+from flavc_codec.bitstream import (
+    BitstreamError,
+    FrameChunk,
+    SequenceHeader,
+    StreamReader,
+    StreamWriter,
+    format_info,
+    inspect,
+)
+from flavc_codec.bitstream.format import TRAILER_SIZE
+
+
+def header(**kw):
+    base = dict(width=33, height=17, fps_num=25, fps_den=1, quality=20, intra_period=3)
+    base.update(kw)
+    return SequenceHeader(**base)
+
+
+def chunks(n=7):
+    return [
+        FrameChunk(0 if i % 3 == 0 else 1, 20, (bytes([i]) * (5 + i), bytes([255 - i]) * 3 * i))
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def stream(tmp_path):
+    p = tmp_path / "s.flavc"
+    cs = chunks()
+    with StreamWriter(p, header()) as w:
+        for c in cs:
+            w.write_frame(c)
+    return p, cs
+
+
+def test_roundtrip(stream):
+    p, cs = stream
+    assert not os.path.exists(str(p) + ".part")
+    with StreamReader(p) as r:
+        assert r.header.frame_count == len(cs) == len(r)
+        assert r.header == header(frame_count=len(cs))
+        assert [e.frame for e in r.index] == list(range(len(cs)))
+        assert [e.frame_type for e in r.index] == [c.frame_type for c in cs]
+        assert r.intra_frames == [0, 3, 6]
+        assert r.index[0].offset == r.data_offset
+        assert sum(e.nbytes for e in r.index) == r.index_offset - r.data_offset
+        for i, c in enumerate(cs):
+            assert r.read_frame(i) == c
+        assert list(r) == cs
+        with pytest.raises(IndexError):
+            r.read_frame(len(cs))
+
+
+def test_empty_stream(tmp_path):
+    p = tmp_path / "e.flavc"
+    with StreamWriter(p, header()):
+        pass
+    with StreamReader(p) as r:
+        assert len(r) == 0 and r.header.frame_count == 0
+    d = inspect(p)
+    assert d["bpp"] is None
+
+
+def test_writer_leaves_nothing_on_exception(tmp_path):
+    p = tmp_path / "s.flavc"
+    with pytest.raises(RuntimeError):
+        with StreamWriter(p, header()) as w:
+            w.write_frame(chunks(1)[0])
+            raise RuntimeError("boom")
+    assert os.listdir(tmp_path) == []
+
+
+def test_writer_keeps_old_file_on_exception(tmp_path, stream):
+    p, _ = stream
+    before = p.read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        with StreamWriter(p, header(width=64)) as w:
+            w.write_frame(chunks(1)[0])
+            raise KeyboardInterrupt
+    assert p.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["s.flavc"]
+
+
+def test_part_file_is_not_a_valid_stream(tmp_path):
+    p = tmp_path / "s.flavc"
+    w = StreamWriter(p, header())
+    w.write_frame(chunks(1)[0])
+    w._f.flush()
+    assert not p.exists()
+    with pytest.raises(BitstreamError, match="truncated stream"):
+        StreamReader(str(p) + ".part")
+    w.abort()
+    assert os.listdir(tmp_path) == []
+
+
+def test_truncation_at_every_offset(tmp_path, stream):
+    p, _ = stream
+    data = p.read_bytes()
+    q = tmp_path / "t.flavc"
+    for n in range(len(data)):
+        q.write_bytes(data[:n])
+        with pytest.raises(BitstreamError) as ei:
+            StreamReader(q)
+        assert "\n" not in str(ei.value)
+
+
+def test_appended_garbage_rejected(tmp_path, stream):
+    p, _ = stream
+    q = tmp_path / "g.flavc"
+    q.write_bytes(p.read_bytes() + b"\0")
+    with pytest.raises(BitstreamError):
+        StreamReader(q)
+
+
+def _read_all(path):
+    with StreamReader(path) as r:
+        for i in range(len(r)):
+            r.read_frame(i)
+
+
+def test_every_bitflip_detected(tmp_path, stream):
+    """Any single flipped bit anywhere is caught on open or on frame read."""
+    p, _ = stream
+    data = p.read_bytes()
+    q = tmp_path / "f.flavc"
+    for i in range(len(data)):
+        b = bytearray(data)
+        b[i] ^= 0x04
+        q.write_bytes(bytes(b))
+        with pytest.raises(BitstreamError):
+            _read_all(q)
+
+
+def test_payload_flip_names_frame(tmp_path, stream):
+    p, _ = stream
+    with StreamReader(p) as r:
+        e = r.index[4]
+    b = bytearray(p.read_bytes())
+    b[e.offset + e.nbytes - 1] ^= 0xFF
+    q = tmp_path / "f.flavc"
+    q.write_bytes(bytes(b))
+    with StreamReader(q) as r:  # structure is intact: opens fine
+        r.read_frame(3)
+        with pytest.raises(BitstreamError, match=r"^frame 4: CRC mismatch \(stream corrupted\)$"):
+            r.read_frame(4)
+
+
+def test_bad_magic_and_version(tmp_path, stream):
+    p, _ = stream
+    q = tmp_path / "m.flavc"
+    b = bytearray(p.read_bytes())
+    b[0] = 0
+    q.write_bytes(bytes(b))
+    with pytest.raises(BitstreamError, match=r"^not a flavc stream \(bad magic\)$"):
+        StreamReader(q)
+    b = bytearray(p.read_bytes())
+    b[8] = 2
+    q.write_bytes(bytes(b))
+    with pytest.raises(BitstreamError, match=r"unsupported stream version 2\.0"):
+        StreamReader(q)
+    q.write_bytes(b"")
+    with pytest.raises(BitstreamError, match="bad magic"):
+        StreamReader(q)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(BitstreamError, match="no such file"):
+        StreamReader(tmp_path / "none.flavc")
+
+
+def test_huge_index_count_rejected_before_allocating(tmp_path, stream):
+    p, _ = stream
+    b = bytearray(p.read_bytes())
+    # claim 2**32-1 frames in the trailer
+    struct.pack_into("<I", b, len(b) - TRAILER_SIZE + 8, 0xFFFFFFFF)
+    q = tmp_path / "h.flavc"
+    q.write_bytes(bytes(b))
+    with pytest.raises(BitstreamError, match="index"):
+        StreamReader(q)
+
+
+def test_inspect(stream):
+    p, cs = stream
+    d = inspect(p, frames=True, verify=True)
+    json.dumps(d)
+    assert d["frame_count"] == len(cs) and d["i_frames"] == 3 and d["p_frames"] == 4
+    assert d["model_name"] == "flavc" and d["model_id"] == 1
+    assert d["file_bytes"] == os.path.getsize(p)
+    assert d["bpp"] == pytest.approx(d["file_bytes"] * 8 / (33 * 17 * len(cs)))
+    assert d["kbps"] == pytest.approx(d["file_bytes"] * 8 / (len(cs) / 25) / 1000)
+    assert [f["type"] for f in d["frames"]] == ["I", "P", "P", "I", "P", "P", "I"]
+    assert sum(f["bytes"] for f in d["frames"]) == d["frame_bytes"]
+    text = format_info(d)
+    assert "33x17" in text and "flavc (id 1)" in text
+    assert inspect(p, model_names={1: "custom"})["model_name"] == "custom"
+
+
+def test_bitstream_imports_no_numpy_or_torch():
+    code = (
+        "import sys; import flavc_codec.bitstream, flavc_codec.bitstream.model_ids; "
+        "print('torch' in sys.modules, 'numpy' in sys.modules)"
+    )
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "src")
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_io_imports_no_torch():
+    code = "import sys; import flavc_codec.io, flavc_codec.yuv; print('torch' in sys.modules)"
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "src")
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.split() == ["False"], out.stderr
