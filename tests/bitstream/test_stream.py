@@ -220,3 +220,30 @@ def test_io_imports_no_torch():
     env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.split() == ["False"], out.stderr
+
+
+def test_layout_matches_spec(stream):
+    """Spot-check the offsets documented in bitstream_spec.md."""
+    import zlib
+
+    p, cs = stream
+    data = p.read_bytes()
+    assert data[:8] == b"\x8bFLAVC\r\n" and data[8:10] == b"\x01\x00"
+    assert struct.unpack_from("<H", data, 10)[0] == 84
+    assert struct.unpack_from("<I", data, 28)[0] == len(cs)  # frame_count
+    assert struct.unpack_from("<I", data, 96)[0] == zlib.crc32(data[:96])
+    assert data[100:104] == b"FLFR"
+    idx_off, n, icrc, magic = struct.unpack_from("<QII8s", data, len(data) - 24)
+    assert magic == b"FLAVCIDX" and n == len(cs)
+    assert data[idx_off : idx_off + 4] == b"FLIX"
+    assert zlib.crc32(data[idx_off : len(data) - 24]) == icrc
+    assert zlib.crc32(b"123456789") == 0xCBF43926
+
+
+def test_header_from_source(make_clip):
+    from flavc_codec.io import open_video
+
+    with open_video(make_clip(33, 17, n=1, ext=".mkv", pix_fmt="yuv420p10le")) as src:
+        h = SequenceHeader.from_source(src.info, model_id=2, quality=5, intra_period=-1)
+    assert (h.width, h.height, h.source_pix_fmt, h.source_bit_depth) == (33, 17, "yuv420p10le", 10)
+    assert h.model_id == 2 and h.intra_period == -1

@@ -134,6 +134,29 @@ class SequenceHeader:
     def fps(self) -> float:
         return self.fps_num / self.fps_den
 
+    @classmethod
+    def from_source(cls, info, **kw) -> SequenceHeader:
+        """Build a header from a ``SourceInfo``-like object (duck-typed, no import).
+
+        Takes width, height, fps, pix_fmt, bit depth and colour description from ``info``;
+        ``kw`` sets the rest (model_id, weights_hash, quality, intra_period, flags, ...).
+        """
+        pf = str(getattr(info, "pix_fmt", "yuv420p"))[:PIX_FMT_LEN]
+        base = dict(
+            width=info.width,
+            height=info.height,
+            fps_num=info.fps_num,
+            fps_den=info.fps_den,
+            source_pix_fmt=pf,
+            source_bit_depth=int(getattr(info, "bit_depth", 8)),
+            color_primaries=info.color_primaries,
+            color_trc=info.color_trc,
+            colorspace=info.colorspace,
+            color_range=info.color_range,
+        )
+        base.update(kw)
+        return cls(**base)
+
     def body(self) -> bytes:
         return (
             HEADER_V1.pack(
