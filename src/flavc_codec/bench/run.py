@@ -476,11 +476,11 @@ def _jsonable(obj):
     return obj
 
 
-def _f(v, fmt: str) -> str:
+def _f(v, fmt: str, unit: str = "") -> str:
     if v is None:
         return "-"
     try:
-        return format(v, fmt)
+        return format(v, fmt) + unit
     except (TypeError, ValueError):
         return str(v)
 
@@ -507,10 +507,10 @@ def format_markdown(results: dict, points: bool = True) -> str:
         for a in anchors:
             s = summ.get(a, {})
             cells = [
-                f"{_f(s.get('bd_rate_cubic'), '+.2f')}%",
-                f"{_f(s.get('bd_rate_pchip'), '+.2f')}%",
-                f"{_f(s.get('bd_psnr_cubic'), '+.3f')} dB",
-                f"{_f(s.get('bd_psnr_pchip'), '+.3f')} dB",
+                _f(s.get("bd_rate_cubic"), "+.2f", "%"),
+                _f(s.get("bd_rate_pchip"), "+.2f", "%"),
+                _f(s.get("bd_psnr_cubic"), "+.3f", " dB"),
+                _f(s.get("bd_psnr_pchip"), "+.3f", " dB"),
                 f"{s.get('bd_rate_cubic_n', 0)}/{summ.get('inputs', 0)}",
             ]
             lines.append(f"| {a} | " + " | ".join(cells) + " |")
@@ -529,8 +529,8 @@ def format_markdown(results: dict, points: bool = True) -> str:
                 bd = e.get("bd", {}).get(a, {})
                 note = "; ".join(sorted(set(bd.get("reasons", {}).values())))
                 lines.append(
-                    f"| {e['name']} | {size} | {a} | {_f(bd.get('bd_rate_cubic'), '+.2f')}%"
-                    f" | {_f(bd.get('bd_rate_pchip'), '+.2f')}% | "
+                    f"| {e['name']} | {size} | {a} | {_f(bd.get('bd_rate_cubic'), '+.2f', '%')}"
+                    f" | {_f(bd.get('bd_rate_pchip'), '+.2f', '%')} | "
                     f"{_f(bd.get('bd_psnr_cubic'), '+.3f')} | {note} |"
                 )
         lines.append("")
