@@ -153,3 +153,22 @@ def test_flavc_point_with_fake_engine(tmp_path, tiny_y4m, monkeypatch):
     assert p["time_source"] == "engine" and p["enc_fps"] == 300
     assert p["timings"]["entropy"] == 0.002 and p["peak_rss_mb"] > 0
     assert not list(tmp_path.glob("*.flavc"))  # cleaned up
+
+
+def test_sweep_extends_toward_flavc(tmp_path, tiny_y4m):
+    def high_rate(src, ref, q, wd, **kw):
+        return dict(stub_runner(src, ref, q, wd), bpp=50.0 + q, psnr_yuv=70.0 + q / 10)
+
+    res = run_bench(
+        [tiny_y4m],
+        frames=2,
+        qualities=[0, 10, 20, 30],
+        anchors=["x264"],
+        progress=False,
+        anchor_qps={"x264": [40, 45]},
+        extend_rounds=1,
+        flavc_runner=high_rate,
+        with_msssim=False,
+        print_table=False,
+    )
+    assert [p["qp"] for p in res["inputs"][0]["anchors"]["x264"]] == [30, 35, 40, 45]
