@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The recipe of the shipped weights: intra -> inter -> joint for one variant. Each stage is
+# resumable: rerunning continues from runs/<variant>/<stage>/last.ckpt.
+# Usage: scripts/train_default.sh VARIANT THREADS [STEP_SCALE]
+set -euo pipefail
+V=${1:-flavc}; TH=${2:-1}; S=${3:-1}; PY=${PY:-python}
+C=src/flavc_codec/train/configs
+steps() { $PY -c "import json,sys; print(int(json.load(open('$C/$1.json'))['steps']*$S))"; }
+$PY -m flavc_codec.train $C/intra.json --variant "$V" --threads "$TH" --out "runs/$V/intra" --steps "$(steps intra)"
+$PY -m flavc_codec.train $C/inter.json --variant "$V" --threads "$TH" --out "runs/$V/inter" --steps "$(steps inter)" --init "runs/$V/intra/$V.safetensors"
+$PY -m flavc_codec.train $C/joint.json --variant "$V" --threads "$TH" --out "runs/$V/joint" --steps "$(steps joint)" --init "runs/$V/inter/$V.safetensors"
+mkdir -p src/flavc_codec/weights
+cp "runs/$V/joint/$V.safetensors" "src/flavc_codec/weights/$V.safetensors"
+cp "runs/$V/joint/weights.json" "src/flavc_codec/weights/$V.json"

@@ -1,0 +1,380 @@
+"""The engine: GOP structure, references, padding, the Encoder/Decoder API and the file
+functions behind ``flavc encode`` / ``flavc decode``.
+
+Frame ``i`` is intra when ``i % intra_period == 0`` (``intra_period == -1``: only frame 0).
+The decoder keeps the previous decoded frame's features (float, reconstruction path) and
+its latent in fixed point (exact, entropy path); nothing else crosses frames, so memory is
+flat over any number of frames.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .bitstream import FRAME_I, FRAME_P, FrameChunk, SequenceHeader, StreamReader, StreamWriter
+from .bitstream.model_ids import model_name
+from .entropy import coder as entropy_coder
+from .errors import FlavcError
+from .models.codecs import NUM_QUALITIES
+from .models.flavc import FLAVC, WEIGHTS_DIR, default_weights_path, load_weights, weights_hash
+from .models.registry import get_variant
+from .yuv import YUVFrame, crop_planes, pad_frame, psnr_yuv
+
+PAD = 64  # luma padding multiple: analysis x16 (with the 4:2:0 packing) and hyper x4
+_MODELS: dict[tuple[str, str], tuple[FLAVC, str]] = {}
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise FlavcError("--device cuda asked for, but no CUDA device is available")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise FlavcError(f"unknown device '{device}' (auto, cpu, cuda, cuda:N)")
+    return torch.device(device)
+
+
+def _weight_candidates() -> list[Path]:
+    """Where decoders look for weights by hash: the package, then $FLAVC_WEIGHTS dirs."""
+    dirs = [WEIGHTS_DIR]
+    for d in os.environ.get("FLAVC_WEIGHTS", "").split(os.pathsep):
+        if d:
+            dirs.append(Path(d))
+    out = []
+    for d in dirs:
+        if d.is_file():
+            out.append(d)
+        elif d.is_dir():
+            out.extend(sorted(d.glob("*.safetensors")))
+    return out
+
+
+def get_model(weights: str | Path, device: torch.device) -> tuple[FLAVC, str]:
+    """Load (and cache) a weights file; returns (model, hash)."""
+    key = (str(Path(weights).resolve()), str(device))
+    if key not in _MODELS:
+        model = load_weights(weights, device)
+        _MODELS[key] = (model, weights_hash(weights))
+    return _MODELS[key]
+
+
+def find_weights(model_id: int, hash_hex: str, extra: str | Path | None = None) -> Path:
+    cands = ([Path(extra)] if extra else []) + _weight_candidates()
+    for p in cands:
+        if p.is_file() and weights_hash(p) == hash_hex:
+            return p
+    name = model_name(model_id) or f"id {model_id}"
+    raise FlavcError(
+        f"weights {hash_hex[:16]}... for model {name} are not available "
+        "(pass --weights FILE or add its folder to FLAVC_WEIGHTS)"
+    )
+
+
+def frame_to_tensor(frame: YUVFrame, device: torch.device) -> torch.Tensor:
+    """Pad to a multiple of 64 and pack 4:2:0 into the 6-channel half-resolution layout."""
+    y, u, v = pad_frame(frame, PAD)
+    yt = torch.from_numpy(np.ascontiguousarray(y)).to(device, torch.float32)[None, None]
+    luma = F.pixel_unshuffle(yt, 2)
+    uv = torch.from_numpy(np.stack([u, v])).to(device, torch.float32)[None]
+    return torch.cat([luma, uv], 1) / 255.0
+
+
+def tensor_to_frame(x: torch.Tensor, width: int, height: int) -> YUVFrame:
+    """Inverse of :func:`frame_to_tensor`: round to 8 bits and crop the padding."""
+    q = torch.round(x.clamp(0, 1) * 255.0).to(torch.uint8)
+    y = F.pixel_shuffle(q[:, :4].float(), 2)[0, 0].to(torch.uint8).cpu().numpy()
+    uv = q[0, 4:].cpu().numpy()
+    return crop_planes(y, uv[0], uv[1], width, height)
+
+
+@dataclass
+class EncodeStats:
+    frames: int = 0
+    bytes: int = 0
+    width: int = 0
+    height: int = 0
+    fps_num: int = 25
+    fps_den: int = 1
+    seconds: float = 0.0
+    psnr_y: float = 0.0
+    psnr_u: float = 0.0
+    psnr_v: float = 0.0
+    psnr_yuv: float = 0.0
+    estimated_bits: float = 0.0  # ideal size of the coded sections under the integer tables
+    payload_bytes: int = 0  # entropy-coded sections only (no container)
+    timings: dict = field(default_factory=dict)
+    frame_bytes: list = field(default_factory=list)
+
+    @property
+    def bpp(self) -> float:
+        return self.bytes * 8 / max(1, self.width * self.height * self.frames)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+    @property
+    def kbps(self) -> float:
+        dur = self.frames * self.fps_den / self.fps_num
+        return self.bytes * 8 / 1000 / dur if dur else 0.0
+
+    def as_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "frame_bytes"}
+        d.update(bpp=self.bpp, fps=self.fps, kbps=self.kbps)
+        return d
+
+
+@dataclass
+class DecodeStats:
+    frames: int = 0
+    bytes: int = 0
+    width: int = 0
+    height: int = 0
+    seconds: float = 0.0
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+
+class _Timer:
+    def __init__(self):
+        self.t: dict[str, float] = {}
+
+    def add(self, key: str, dt: float) -> None:
+        self.t[key] = self.t.get(key, 0.0) + dt
+
+
+class Encoder:
+    """Stateful frame encoder. ``encode(frame)`` returns the chunk and the reconstruction
+    the decoder will produce, bit for bit."""
+
+    def __init__(
+        self,
+        model: str = "flavc",
+        quality: int = 32,
+        intra_period: int = 32,
+        device: str = "auto",
+        weights: str | Path | None = None,
+    ):
+        if not 0 <= int(quality) < NUM_QUALITIES:
+            raise FlavcError(f"quality must be 0..{NUM_QUALITIES - 1}, got {quality}")
+        if intra_period != -1 and not 1 <= intra_period <= 65535:
+            raise FlavcError("intra period must be -1 or 1..65535")
+        self.device = resolve_device(device)
+        variant = get_variant(model)
+        wpath = Path(weights) if weights else default_weights_path(variant.name)
+        if not wpath.is_file():
+            raise FlavcError(f"no weights for model '{variant.name}' ({wpath} not found)")
+        self.model, self.hash = get_model(wpath, self.device)
+        if self.model.cfg.name != variant.name:
+            raise FlavcError(
+                f"weights {wpath.name} are for '{self.model.cfg.name}', not '{variant.name}'"
+            )
+        self.quality = int(quality)
+        self.intra_period = int(intra_period)
+        self.index = 0
+        self._ref = None
+        self.timer = _Timer()
+
+    def header(self, info) -> SequenceHeader:
+        return SequenceHeader.from_source(
+            info,
+            model_id=self.model.cfg.model_id,
+            weights_hash=bytes.fromhex(self.hash),
+            quality=self.quality,
+            intra_period=self.intra_period,
+        )
+
+    def is_intra(self, i: int) -> bool:
+        return i == 0 if self.intra_period == -1 else i % self.intra_period == 0
+
+    @torch.no_grad()
+    def encode(self, frame: YUVFrame) -> tuple[FrameChunk, YUVFrame, float]:
+        m, g, q = self.model, self.model.gauss_tables(), self.quality
+        x = frame_to_tensor(frame, self.device)
+        t0 = time.perf_counter()
+        e0 = entropy_coder.TIMER.total()
+        if self.is_intra(self.index) or self._ref is None:
+            ftype = FRAME_I
+            c = m.intra.compress(x, q, g)
+        else:
+            ftype = FRAME_P
+            c = m.inter.compress(x, q, self._ref[0], self._ref[1], g)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        dt, de = time.perf_counter() - t0, entropy_coder.TIMER.total() - e0
+        self.timer.add("entropy", de)
+        self.timer.add("network", dt - de)
+        self._ref = (c.feat, c.y_prev)
+        self.index += 1
+        recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
+        return FrameChunk(ftype, q, c.sections), recon, c.est_bits
+
+
+class Decoder:
+    """Stateful frame decoder for one stream's header."""
+
+    def __init__(
+        self, header: SequenceHeader, device: str = "auto", weights: str | Path | None = None
+    ):
+        if header.flags != 0:
+            raise FlavcError(f"stream uses unknown flags 0x{header.flags:x}")
+        self.device = resolve_device(device)
+        wpath = find_weights(header.model_id, header.weights_hash.hex(), weights)
+        self.model, _ = get_model(wpath, self.device)
+        self.header = header
+        self.width, self.height = header.width, header.height
+        ph = -(-self.height // PAD) * PAD
+        pw = -(-self.width // PAD) * PAD
+        self.latent_hw = (ph // 16, pw // 16)
+        self._ref = None
+        self.timer = _Timer()
+
+    @torch.no_grad()
+    def decode(self, chunk: FrameChunk, frame_no: int = 0) -> YUVFrame:
+        m, g = self.model, self.model.gauss_tables()
+        if len(chunk.sections) != 2:
+            raise FlavcError(
+                f"frame {frame_no}: expected 2 payload sections, found {len(chunk.sections)}"
+            )
+        if chunk.frame_type == FRAME_P and self._ref is None:
+            raise FlavcError(f"frame {frame_no}: P-frame without a reference")
+        t0 = time.perf_counter()
+        e0 = entropy_coder.TIMER.total()
+        try:
+            if chunk.frame_type == FRAME_I:
+                c = m.intra.decompress(
+                    chunk.sections, self.latent_hw, chunk.quality, g, self.device
+                )
+            else:
+                c = m.inter.decompress(
+                    chunk.sections,
+                    self.latent_hw,
+                    chunk.quality,
+                    self._ref[0],
+                    self._ref[1],
+                    g,
+                    self.device,
+                )
+        except FlavcError as exc:
+            raise FlavcError(f"frame {frame_no}: {exc}") from None
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        dt, de = time.perf_counter() - t0, entropy_coder.TIMER.total() - e0
+        self.timer.add("entropy", de)
+        self.timer.add("network", dt - de)
+        self._ref = (c.feat, c.y_prev)
+        return tensor_to_frame(c.x_hat, self.width, self.height)
+
+
+def encode_file(
+    src: str,
+    dst: str,
+    quality: int = 32,
+    intra_period: int = 32,
+    frames: int | None = None,
+    device: str = "auto",
+    model: str = "flavc",
+    progress: bool = True,
+    weights: str | Path | None = None,
+    recon: str | None = None,
+) -> EncodeStats:
+    """Encode any video PyAV reads into a flavc stream (written atomically). ``recon``:
+    also write the encoder's own reconstruction (y4m), which the decoder reproduces."""
+    import contextlib
+
+    from tqdm import tqdm
+
+    from .io.reader import open_video
+    from .io.writer import open_writer
+
+    enc = Encoder(model, quality, intra_period, device, weights)
+    st = EncodeStats()
+    sums = np.zeros(4)
+    t_start = time.perf_counter()
+    with open_video(src, max_frames=frames) as source:
+        info = source.info
+        st.width, st.height, st.fps_num, st.fps_den = (
+            info.width,
+            info.height,
+            info.fps_num,
+            info.fps_den,
+        )
+        total = frames if frames else info.frame_count
+        if frames and info.frame_count:
+            total = min(frames, info.frame_count)
+        rec_ctx = (
+            open_writer(recon, info.width, info.height, info.fps_num, info.fps_den, color=info)
+            if recon
+            else contextlib.nullcontext()
+        )
+        with (
+            StreamWriter(dst, enc.header(info)) as writer,
+            rec_ctx as rec_out,
+            tqdm(total=total, disable=not progress, unit="f", desc="encode", leave=False) as bar,
+        ):
+            for frame in source:
+                chunk, rec, est = enc.encode(frame)
+                n = writer.write_frame(chunk)
+                if rec_out is not None:
+                    rec_out.write(rec)
+                st.frames += 1
+                st.frame_bytes.append(n)
+                st.estimated_bits += est
+                st.payload_bytes += sum(len(s) for s in chunk.sections)
+                sums += psnr_yuv(frame, rec)
+                el = time.perf_counter() - t_start
+                kbps = sum(st.frame_bytes) * 8 / 1000 / (st.frames * info.fps_den / info.fps_num)
+                bar.update(1)
+                bar.set_postfix(fps=f"{st.frames / el:.2f}", kbps=f"{kbps:.0f}")
+        if st.frames == 0:
+            raise FlavcError(f"{src}: no frames to encode")
+    st.seconds = time.perf_counter() - t_start
+    st.bytes = os.path.getsize(dst)
+    st.psnr_y, st.psnr_u, st.psnr_v, st.psnr_yuv = (sums / st.frames).tolist()
+    st.timings = dict(enc.timer.t)
+    return st
+
+
+def decode_file(
+    src: str,
+    dst: str,
+    device: str = "auto",
+    progress: bool = True,
+    weights: str | Path | None = None,
+) -> DecodeStats:
+    """Decode a flavc stream to .y4m (default), .mp4/.mkv, or '-' (y4m on stdout)."""
+    from tqdm import tqdm
+
+    from .io.writer import open_writer
+
+    t_start = time.perf_counter()
+    with StreamReader(src) as reader:
+        h = reader.header
+        dec = Decoder(h, device, weights)
+        st = DecodeStats(width=h.width, height=h.height, bytes=os.path.getsize(src))
+        with (
+            open_writer(dst, h.width, h.height, h.fps_num, h.fps_den, color=h) as out,
+            tqdm(
+                total=len(reader), disable=not progress, unit="f", desc="decode", leave=False
+            ) as bar,
+        ):
+            for i in range(len(reader)):
+                frame = dec.decode(reader.read_frame(i), i)
+                out.write(frame)
+                st.frames += 1
+                bar.update(1)
+    st.seconds = time.perf_counter() - t_start
+    st.timings = dict(dec.timer.t)
+    return st

@@ -1,0 +1,119 @@
+"""The whole model (intra + inter codec) and its weights file.
+
+Weights are safetensors: parameters, the integer tables (Gaussian scale tables, per-channel
+hyper-latent tables, per-quality gain tables) and a JSON metadata entry naming the variant.
+The stream stores the first 16 bytes of the file's SHA-256, so a decoder refuses a stream
+made with other weights instead of decoding noise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..entropy.tables import IntTables, gaussian_tables
+from ..errors import FlavcError
+from .codecs import InterCodec, IntraCodec
+from .registry import VariantConfig, get_variant
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+
+class FLAVC(nn.Module):
+    def __init__(self, cfg: VariantConfig):
+        super().__init__()
+        if cfg.memc:
+            from .memc import MEMCInterCodec
+
+            inter: nn.Module = MEMCInterCodec(cfg)
+        else:
+            inter = InterCodec(cfg)
+        self.cfg = cfg
+        self.intra = IntraCodec(cfg)
+        self.inter = inter
+        g = gaussian_tables()
+        self.register_buffer("gauss_freqs", torch.from_numpy(g.freqs))
+        self.register_buffer("gauss_radius", torch.from_numpy(g.radius))
+        self._gauss: IntTables | None = None
+
+    def gauss_tables(self) -> IntTables:
+        if self._gauss is None:
+            self._gauss = IntTables(
+                self.gauss_freqs.cpu().numpy().astype(np.int32),
+                self.gauss_radius.cpu().numpy().astype(np.int32),
+            )
+        return self._gauss
+
+    @torch.no_grad()
+    def update_tables(self) -> None:
+        """Rebuild every integer table from the float parameters (export time only)."""
+        g = gaussian_tables()
+        self.gauss_freqs.copy_(torch.from_numpy(g.freqs))
+        self.gauss_radius.copy_(torch.from_numpy(g.radius))
+        self._gauss = None
+        self.intra.update_tables()
+        self.inter.update_tables()
+
+    def _apply(self, fn, recurse=True):  # keep cached numpy tables in sync after .to()
+        self._gauss = None
+        for m in (self.intra, self.inter):
+            m._z_tables = None
+        return super()._apply(fn, recurse)
+
+
+def save_weights(
+    model: FLAVC, path: str | Path, recipe: dict | None = None, half: bool = True
+) -> str:
+    """Write a weights file (fp16 parameters, exact integer tables). Returns its hash."""
+    from safetensors.torch import save_file
+
+    sd = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu().contiguous()
+        if half and v.is_floating_point() and not k.endswith(("t_g", "t_ig")):
+            v = v.half()
+        sd[k] = v
+    meta = {"variant": model.cfg.name, "model_id": str(model.cfg.model_id)}
+    if recipe is not None:
+        meta["recipe"] = json.dumps(recipe)
+    save_file(sd, str(path), metadata=meta)
+    return weights_hash(path)
+
+
+def weights_hash(path: str | Path) -> str:
+    h = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return h[:32]
+
+
+def load_weights(path: str | Path, device: str | torch.device = "cpu") -> FLAVC:
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise FlavcError(f"weights file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            sd = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:
+        raise FlavcError(f"cannot read weights {path}: {exc}") from None
+    cfg = get_variant(meta.get("variant", "flavc"))
+    model = FLAVC(cfg)
+    own = model.state_dict()
+    for k, v in sd.items():
+        if k in own and own[k].is_floating_point():
+            sd[k] = v.to(own[k].dtype)
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if missing or unexpected:
+        raise FlavcError(f"weights {path.name} do not match variant {cfg.name}")
+    model.eval()
+    return model.to(device)
+
+
+def default_weights_path(variant: str) -> Path:
+    return WEIGHTS_DIR / f"{variant}.safetensors"

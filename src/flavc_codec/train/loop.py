@@ -1,0 +1,290 @@
+"""Training loop: stages (intra, inter, joint), variable-rate R + lambda*D, resumable
+checkpoints, CPU / one GPU (bf16 autocast) / many GPUs (torchrun + DDP), logs and plots,
+export to the package's weights format.
+
+Run: ``flavc train CONFIG.json [--steps N] [--out DIR]`` or
+``torchrun --nproc-per-node 8 -m flavc_codec.train CONFIG.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+
+from ..models.codecs import NUM_QUALITIES
+from ..models.flavc import FLAVC, load_weights, save_weights, weights_hash
+from ..models.registry import get_variant
+
+
+@dataclass
+class TrainConfig:
+    variant: str = "flavc"
+    stage: str = "intra"  # intra | inter | joint
+    data: list[str] = field(default_factory=lambda: ["cache/train_T3_128.npy"])
+    frames: int = 1  # frames per training sequence (1 for intra)
+    batch: int = 8
+    lr: float = 1e-4
+    steps: int = 1000
+    lambda_min: float = 50.0  # lambda of quality 0 (distortion: 6:1:1 weighted MSE on [0,1])
+    lambda_max: float = 1600.0  # lambda of quality 63
+    distortion: str = "mse"  # mse | ms-ssim (luma)
+    init: str | None = None  # weights (.safetensors) or checkpoint to start from
+    out: str = "runs/flavc-intra"
+    ckpt_every: int = 100
+    log_every: int = 10
+    threads: int = 0  # 0: torch default
+    device: str = "auto"
+    amp: bool = True  # bf16 autocast on CUDA
+    seed: int = 0
+    workers: int = 0
+    freeze_intra: bool = True  # inter stage: intra codec frozen
+
+    @classmethod
+    def load(cls, path: str | Path, **overrides) -> TrainConfig:
+        d = json.loads(Path(path).read_text())
+        d.update({k: v for k, v in overrides.items() if v is not None})
+        known = {f.name for f in fields(cls)}
+        bad = set(d) - known
+        if bad:
+            raise ValueError(f"unknown config keys: {sorted(bad)}")
+        return cls(**d)
+
+
+def lambda_of(q: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    t = q.float() / (NUM_QUALITIES - 1)
+    return torch.exp(
+        math.log(cfg.lambda_min) + t * (math.log(cfg.lambda_max) - math.log(cfg.lambda_min))
+    )
+
+
+def distortion(x_hat: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-sample distortion. MSE over the 6 packed channels is the 6:1:1 YUV weighting."""
+    if kind == "mse":
+        return (x_hat - x).pow(2).flatten(1).mean(1)
+    if kind == "ms-ssim":
+        from pytorch_msssim import ms_ssim
+
+        y = torch.nn.functional.pixel_shuffle(x[:, :4], 2)
+        yh = torch.nn.functional.pixel_shuffle(x_hat[:, :4].clamp(0, 1), 2)
+        return 1 - ms_ssim(yh, y, data_range=1.0, size_average=False, win_size=7)
+    raise ValueError(kind)
+
+
+def sequence_loss(model: FLAVC, seq: torch.Tensor, q: torch.Tensor, cfg: TrainConfig):
+    """Cascaded loss over a sequence: I-frame then P-frames, gradients flow through the
+    reference features across frames (learning to resist error propagation)."""
+    b, t, _, h, w = seq.shape
+    npix = 4 * h * w
+    lam = lambda_of(q, cfg)
+    losses, bpps, mses = [], [], []
+    with torch.set_grad_enabled(
+        cfg.stage == "intra" or not cfg.freeze_intra or cfg.stage == "joint"
+    ):
+        out = model.intra(seq[:, 0], q)
+    if cfg.stage != "intra" and cfg.freeze_intra and cfg.stage == "inter":
+        out.feat, out.y_prev = out.feat.detach(), out.y_prev.detach()
+    if cfg.stage != "inter":
+        bpp = (out.bits_y + out.bits_z) / npix
+        mse = distortion(out.x_hat, seq[:, 0], cfg.distortion)
+        losses.append(bpp + lam * mse)
+        bpps.append(bpp.detach())
+        mses.append((out.x_hat.detach().clamp(0, 1) - seq[:, 0]).pow(2).flatten(1).mean(1))
+    for i in range(1, t):
+        out = model.inter(seq[:, i], q, out.feat, out.y_prev)
+        bpp = (out.bits_y + out.bits_z) / npix
+        mse = distortion(out.x_hat, seq[:, i], cfg.distortion)
+        losses.append(bpp + lam * mse)
+        bpps.append(bpp.detach())
+        mses.append((out.x_hat.detach().clamp(0, 1) - seq[:, i]).pow(2).flatten(1).mean(1))
+    loss = torch.stack(losses).mean()
+    bpp = torch.stack(bpps).mean()
+    psnr = (10 * torch.log10(1 / torch.stack(mses).clamp_min(1e-10))).mean()
+    return loss, bpp, psnr
+
+
+def _datasets(cfg: TrainConfig):
+    from .data import CachedSequences, VideoFolder, VimeoSeptuplet, check_not_eval
+
+    sets = []
+    for src in cfg.data:
+        p = check_not_eval(src)
+        if p.suffix == ".npy":
+            sets.append(CachedSequences(p, T=cfg.frames))
+        elif (p / "sep_trainlist.txt").exists():
+            sets.append(VimeoSeptuplet(p, T=cfg.frames))
+        else:
+            sets.append(VideoFolder(p, T=cfg.frames))
+    return torch.utils.data.ConcatDataset(sets)
+
+
+def _trainable(model: FLAVC, cfg: TrainConfig):
+    if cfg.stage == "intra":
+        return list(model.intra.parameters())
+    if cfg.stage == "inter" and cfg.freeze_intra:
+        return list(model.inter.parameters())
+    return list(model.parameters())
+
+
+def train(cfg: TrainConfig, progress: bool = True) -> Path:
+    """Run (or resume) one stage; returns the exported weights path."""
+    from tqdm import tqdm
+
+    ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = 0
+    if ddp:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        rank = dist.get_rank()
+    if cfg.device == "auto":
+        device = torch.device(
+            f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
+        )
+    else:
+        device = torch.device(cfg.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed + rank)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+
+    model = FLAVC(get_variant(cfg.variant))
+    ckpt_path = out / "last.ckpt"
+    start = 0
+    params = _trainable(model, cfg)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    if ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        start = int(ck["step"])
+    elif cfg.init:
+        _init_from(model, cfg.init)
+    model.to(device).train()
+    if cfg.stage == "inter" and cfg.freeze_intra:
+        model.intra.eval()
+    net = model
+    if ddp:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model,
+            device_ids=[device] if device.type == "cuda" else None,
+            find_unused_parameters=True,
+        )
+
+    ds = _datasets(cfg)
+    sampler = DistributedSampler(ds, seed=cfg.seed) if ddp else None
+    loader = DataLoader(
+        ds,
+        batch_size=cfg.batch,
+        shuffle=sampler is None,
+        sampler=sampler,
+        num_workers=cfg.workers,
+        drop_last=True,
+    )
+    log_path = out / "log.jsonl"
+    it = iter(loader)
+    epoch = 0
+    bar = tqdm(
+        total=cfg.steps,
+        initial=start,
+        disable=not progress or rank != 0,
+        desc=f"{cfg.variant}/{cfg.stage}",
+        unit="step",
+    )
+    t0 = time.time()
+    acc = {"loss": 0.0, "bpp": 0.0, "psnr": 0.0, "n": 0}
+    amp = cfg.amp and device.type == "cuda"
+    for step in range(start, cfg.steps):
+        try:
+            seq = next(it)
+        except StopIteration:
+            epoch += 1
+            if sampler is not None:
+                sampler.set_epoch(epoch)
+            it = iter(loader)
+            seq = next(it)
+        seq = seq.to(device, non_blocking=True)
+        q = torch.randint(0, NUM_QUALITIES, (seq.shape[0],), device=device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            loss, bpp, psnr = sequence_loss(net.module if ddp else net, seq, q, cfg)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        acc["loss"] += float(loss)
+        acc["bpp"] += float(bpp)
+        acc["psnr"] += float(psnr)
+        acc["n"] += 1
+        bar.update(1)
+        if (step + 1) % cfg.log_every == 0 and rank == 0:
+            n = acc.pop("n")
+            rec = {k: v / n for k, v in acc.items()}
+            rec.update(step=step + 1, time=round(time.time() - t0, 1))
+            bar.set_postfix(
+                loss=f"{rec['loss']:.3f}", bpp=f"{rec['bpp']:.3f}", psnr=f"{rec['psnr']:.2f}"
+            )
+            with log_path.open("a") as f:
+                f.write(json.dumps(rec) + "\n")
+            acc = {"loss": 0.0, "bpp": 0.0, "psnr": 0.0, "n": 0}
+        if ((step + 1) % cfg.ckpt_every == 0 or step + 1 == cfg.steps) and rank == 0:
+            _save_ckpt(model, opt, step + 1, ckpt_path)
+    bar.close()
+    if ddp:
+        dist.barrier()
+    wpath = out / f"{cfg.variant}.safetensors"
+    if rank == 0:
+        model.eval().cpu()
+        model.update_tables()
+        recipe = {
+            "config": asdict(cfg),
+            "steps": cfg.steps,
+            "device": str(device),
+            "world_size": int(os.environ.get("WORLD_SIZE", "1")),
+            "seconds_this_run": round(time.time() - t0, 1),
+        }
+        h = save_weights(model, wpath, recipe)
+        (out / "weights.json").write_text(
+            json.dumps({"file": wpath.name, "hash": h, "recipe": recipe}, indent=1)
+        )
+        try:
+            from .plot import plot_log
+
+            plot_log(log_path, out / "curves.png")
+        except Exception as exc:  # plotting is a convenience, never fatal
+            print(f"warning: could not plot curves: {exc}")
+    if ddp:
+        dist.destroy_process_group()
+    return wpath
+
+
+def _save_ckpt(model, opt, step: int, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, tmp)
+    os.replace(tmp, path)
+
+
+def _init_from(model: FLAVC, path: str) -> None:
+    """Start from exported weights or a checkpoint of an earlier stage (same variant)."""
+    p = Path(path)
+    if p.suffix == ".safetensors":
+        src = load_weights(p).state_dict()
+    else:
+        src = torch.load(p, map_location="cpu", weights_only=True)["model"]
+    own = model.state_dict()
+    n = 0
+    for k, v in src.items():
+        if k in own and own[k].shape == v.shape:
+            own[k] = v.to(own[k].dtype)
+            n += 1
+    model.load_state_dict(own)
+    what = weights_hash(p) if p.suffix == ".safetensors" else "checkpoint"
+    print(f"initialised {n}/{len(own)} tensors from {p} ({what})")
