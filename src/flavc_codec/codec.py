@@ -147,6 +147,42 @@ class DecodeStats:
         return self.frames / self.seconds if self.seconds else 0.0
 
 
+def _strict_blas() -> bool | None:
+    """Make sure MKL runs in strict reproducible mode (see ``flavc_codec/__init__.py``).
+    Returns True if in force, False if it could not be set (MKL already initialised
+    without MKL_CBWR), None if torch does not use MKL here."""
+    import ctypes
+
+    lib_path = Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"
+    try:
+        lib = ctypes.CDLL(str(lib_path))
+        get, put = lib.mkl_serv_cbwr_get, lib.mkl_serv_cbwr_set
+    except (OSError, AttributeError):
+        return None
+    strict = 0x10000
+    if get(-1) & strict:
+        return True
+    return put(2 | strict) == 0
+
+
+STRICT_BLAS = _strict_blas()
+if STRICT_BLAS is False:
+    import warnings
+
+    warnings.warn(
+        "MKL strict reproducibility could not be enabled (torch was imported before "
+        "flavc_codec); set MKL_CBWR=AUTO,STRICT so decoding is identical for any thread count",
+        stacklevel=2,
+    )
+
+
+def invariant_cpu():
+    """CPU inference without oneDNN: its convolutions give different floats with 1 and 2
+    threads (measured here); PyTorch's native kernels do not, and the decoder must give the
+    same bytes however many threads it runs. Costs about 1.6x in network time on CPU."""
+    return torch.backends.mkldnn.flags(enabled=False)
+
+
 class _Timer:
     def __init__(self):
         self.t: dict[str, float] = {}
@@ -205,12 +241,13 @@ class Encoder:
         x = frame_to_tensor(frame, self.device)
         t0 = time.perf_counter()
         e0 = entropy_coder.TIMER.total()
-        if self.is_intra(self.index) or self._ref is None:
-            ftype = FRAME_I
-            c = m.intra.compress(x, q, g)
-        else:
-            ftype = FRAME_P
-            c = m.inter.compress(x, q, self._ref[0], self._ref[1], g)
+        with invariant_cpu():
+            if self.is_intra(self.index) or self._ref is None:
+                ftype = FRAME_I
+                c = m.intra.compress(x, q, g)
+            else:
+                ftype = FRAME_P
+                c = m.inter.compress(x, q, self._ref[0], self._ref[1], g)
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         dt, de = time.perf_counter() - t0, entropy_coder.TIMER.total() - e0
@@ -252,21 +289,13 @@ class Decoder:
             raise FlavcError(f"frame {frame_no}: P-frame without a reference")
         t0 = time.perf_counter()
         e0 = entropy_coder.TIMER.total()
+        q, hw, ref = chunk.quality, self.latent_hw, self._ref
         try:
-            if chunk.frame_type == FRAME_I:
-                c = m.intra.decompress(
-                    chunk.sections, self.latent_hw, chunk.quality, g, self.device
-                )
-            else:
-                c = m.inter.decompress(
-                    chunk.sections,
-                    self.latent_hw,
-                    chunk.quality,
-                    self._ref[0],
-                    self._ref[1],
-                    g,
-                    self.device,
-                )
+            with invariant_cpu():
+                if chunk.frame_type == FRAME_I:
+                    c = m.intra.decompress(chunk.sections, hw, q, g, self.device)
+                else:
+                    c = m.inter.decompress(chunk.sections, hw, q, ref[0], ref[1], g, self.device)
         except FlavcError as exc:
             raise FlavcError(f"frame {frame_no}: {exc}") from None
         if self.device.type == "cuda":

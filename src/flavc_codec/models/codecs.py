@@ -29,7 +29,7 @@ from ..entropy.tables import (
 )
 from .fla import FeatureLevelAttention
 from .intnet import FA, IntPrior, ste_round
-from .layers import Analysis, HyperAnalysis, Synthesis, conv
+from .layers import Analysis, Conv2d, HyperAnalysis, Synthesis, conv
 from .registry import VariantConfig
 
 NUM_QUALITIES = 64
@@ -299,12 +299,10 @@ class InterCodec(LatentCodec):
     def __init__(self, cfg: VariantConfig):
         super().__init__(cfg)
         f = cfg.feat
-        self.cur_feat = nn.Sequential(
-            conv(IN_CH, f), nn.LeakyReLU(0.1), nn.Conv2d(f, f, 3, padding=1)
-        )
+        self.cur_feat = nn.Sequential(conv(IN_CH, f), nn.LeakyReLU(0.1), Conv2d(f, f, 3, padding=1))
         self.fla = FeatureLevelAttention(f, cfg.fla_dim, 4, cfg.fla_patch, cfg.dense)
-        self.q_enc = nn.Conv2d(2 * f, cfg.fla_dim, 1)
-        self.q_dec = nn.Conv2d(f, cfg.fla_dim, 1)
+        self.q_enc = Conv2d(2 * f, cfg.fla_dim, 1)
+        self.q_dec = Conv2d(f, cfg.fla_dim, 1)
         self.g_a = Analysis(IN_CH, cfg.n, cfg.m, f, cfg.blocks4, cfg.blocks8, cfg.transformer)
         self.g_s = Synthesis(IN_CH, cfg.n, cfg.m, f, f, cfg.blocks8, cfg.transformer)
 

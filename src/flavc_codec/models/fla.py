@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .layers import Conv2d, det_einsum
+
 
 class DensePatcher(nn.Module):
     """Patch embeddings with 50% overlap (kernel 2p, stride p); ``dense=False`` gives the
@@ -21,9 +23,9 @@ class DensePatcher(nn.Module):
     def __init__(self, cin: int, emb: int, patch: int, dense: bool = True):
         super().__init__()
         if dense:
-            self.proj = nn.Conv2d(cin, emb, 2 * patch, stride=patch, padding=patch // 2)
+            self.proj = Conv2d(cin, emb, 2 * patch, stride=patch, padding=patch // 2)
         else:
-            self.proj = nn.Conv2d(cin, emb, patch, stride=patch)
+            self.proj = Conv2d(cin, emb, patch, stride=patch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x)
@@ -37,8 +39,8 @@ class FeatureLevelAttention(nn.Module):
         self.heads = heads
         self.dim = dim
         self.patcher = DensePatcher(ch, dim, patch, dense)
-        self.kv = nn.Conv2d(dim, 2 * dim, 1)
-        self.out = nn.Conv2d(dim, ch, 1)
+        self.kv = Conv2d(dim, 2 * dim, 1)
+        self.out = Conv2d(dim, ch, 1)
 
     def context(self, ref_feat: torch.Tensor) -> torch.Tensor:
         """The global context matrix G: (B, heads, d, d)."""
@@ -46,11 +48,12 @@ class FeatureLevelAttention(nn.Module):
         b, _, h, w = e.shape
         k, v = self.kv(e).reshape(b, 2, self.heads, self.dim // self.heads, h * w).unbind(1)
         k = k.softmax(dim=-1)
-        return torch.einsum("bhdn,bhen->bhde", k, v)
+        return det_einsum("bhdn,bhen->bhde", k, v)
 
     def attend(self, q: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         """q: (B, dim, H, W) raw queries -> (B, ch, H, W)."""
         b, _, h, w = q.shape
-        q = q.reshape(b, self.heads, self.dim // self.heads, h * w).softmax(dim=-2)
-        out = torch.einsum("bhde,bhdn->bhen", g, q).reshape(b, self.dim, h, w)
+        q = q.reshape(b, self.heads, self.dim // self.heads, h * w)
+        q = q.transpose(-1, -2).contiguous().softmax(dim=-1).transpose(-1, -2)
+        out = det_einsum("bhde,bhdn->bhen", g, q).reshape(b, self.dim, h, w)
         return self.out(out)

@@ -1,20 +1,85 @@
 """Building blocks: convolutions, residual blocks and the efficient-attention transformer
-block used by the hybrid Transformer-CNN transforms."""
+block used by the hybrid Transformer-CNN transforms.
+
+Thread-count invariance: on CPU, PyTorch's convolution with a fused bias, transposed
+convolution, and softmax over a non-innermost dimension give different floats with 1 and 2
+threads (measured here). The reconstruction path must give the same bytes however many
+threads decode, so these layers use convolutions without fused bias (bias added
+separately), sub-pixel convolution instead of transposed convolution, and softmax only
+over the innermost dimension.
+"""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from compressai.layers import GDN
+from compressai.ops.parametrizers import NonNegativeParametrizer
 from torch import nn
 
 
-def conv(cin: int, cout: int, k: int = 5, s: int = 2) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, k, stride=s, padding=k // 2)
+class Conv2d(nn.Conv2d):
+    """Conv2d whose bias is added after the convolution (thread-count invariant on CPU)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.conv2d(x, self.weight, None, self.stride, self.padding, self.dilation, self.groups)
+        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
 
 
-def deconv(cin: int, cout: int, k: int = 5, s: int = 2) -> nn.ConvTranspose2d:
-    return nn.ConvTranspose2d(cin, cout, k, stride=s, padding=k // 2, output_padding=s - 1)
+def det_einsum(eq: str, *ops: torch.Tensor) -> torch.Tensor:
+    """einsum on one CPU thread: BLAS splits long reductions differently with 1 and 2
+    threads (measured here), so the attention contractions, which are small next to the
+    convolutions, run single-threaded for thread-count invariant results."""
+    if ops[0].device.type != "cpu" or torch.get_num_threads() == 1:
+        return torch.einsum(eq, *ops)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return torch.einsum(eq, *ops)
+    finally:
+        torch.set_num_threads(n)
+
+
+def conv(cin: int, cout: int, k: int = 5, s: int = 2) -> Conv2d:
+    return Conv2d(cin, cout, k, stride=s, padding=k // 2)
+
+
+class SubpelConv(nn.Module):
+    """x2 upsampling: a 3x3 conv to 4x channels and a pixel shuffle (replaces a transposed
+    convolution, whose CPU kernel is not thread-count invariant)."""
+
+    def __init__(self, cin: int, cout: int, k: int = 3):
+        super().__init__()
+        self.conv = Conv2d(cin, cout * 4, k, padding=k // 2)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.conv(x))
+
+
+def deconv(cin: int, cout: int, k: int = 3) -> SubpelConv:
+    return SubpelConv(cin, cout, k)
+
+
+class GDN(nn.Module):
+    """Generalized divisive normalization (Balle et al.), with CompressAI's non-negative
+    reparametrization; y = x / sqrt(beta + gamma * x^2) (or x * sqrt(...) if inverse)."""
+
+    def __init__(
+        self, ch: int, inverse: bool = False, beta_min: float = 1e-6, gamma_init: float = 0.1
+    ):
+        super().__init__()
+        self.inverse = inverse
+        self.beta_reparam = NonNegativeParametrizer(minimum=beta_min)
+        self.beta = nn.Parameter(self.beta_reparam.init(torch.ones(ch)))
+        self.gamma_reparam = NonNegativeParametrizer()
+        self.gamma = nn.Parameter(self.gamma_reparam.init(gamma_init * torch.eye(ch)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        beta = self.beta_reparam(self.beta).view(1, c, 1, 1)
+        gamma = self.gamma_reparam(self.gamma).reshape(c, c, 1, 1)
+        norm = F.conv2d(x * x, gamma) + beta
+        return x * (torch.sqrt(norm) if self.inverse else torch.rsqrt(norm))
 
 
 class ResBlock(nn.Module):
@@ -22,8 +87,8 @@ class ResBlock(nn.Module):
 
     def __init__(self, ch: int):
         super().__init__()
-        self.c1 = nn.Conv2d(ch, ch, 3, padding=1)
-        self.c2 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.c1 = Conv2d(ch, ch, 3, padding=1)
+        self.c2 = Conv2d(ch, ch, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.c2(F.leaky_relu(self.c1(F.leaky_relu(x, 0.1)), 0.1))
@@ -36,16 +101,16 @@ class EfficientAttention(nn.Module):
     def __init__(self, ch: int, heads: int = 4):
         super().__init__()
         self.heads = heads
-        self.qkv = nn.Conv2d(ch, 3 * ch, 1)
-        self.proj = nn.Conv2d(ch, ch, 1)
+        self.qkv = Conv2d(ch, 3 * ch, 1)
+        self.proj = Conv2d(ch, ch, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
         q, k, v = self.qkv(x).reshape(b, 3, self.heads, c // self.heads, h * w).unbind(1)
         k = k.softmax(dim=-1)
-        q = q.softmax(dim=-2)
-        ctx = torch.einsum("bhdn,bhen->bhde", k, v)
-        out = torch.einsum("bhde,bhdn->bhen", ctx, q).reshape(b, c, h, w)
+        q = q.transpose(-1, -2).contiguous().softmax(dim=-1).transpose(-1, -2)
+        ctx = det_einsum("bhdn,bhen->bhde", k, v)
+        out = det_einsum("bhde,bhdn->bhen", ctx, q).reshape(b, c, h, w)
         return self.proj(out)
 
 
@@ -58,9 +123,9 @@ class TransformerBlock(nn.Module):
         self.attn = EfficientAttention(ch, heads)
         self.n2 = nn.GroupNorm(1, ch)
         self.mlp = nn.Sequential(
-            nn.Conv2d(ch, ch * mlp, 1),
+            Conv2d(ch, ch * mlp, 1),
             nn.GELU(),
-            nn.Conv2d(ch * mlp, ch, 1),
+            Conv2d(ch * mlp, ch, 1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -84,7 +149,7 @@ class Analysis(nn.Module):
         super().__init__()
         self.c1 = conv(cin, n)
         self.g1 = GDN(n)
-        self.fuse = nn.Conv2d(n + ctx_ch, n, 3, padding=1) if ctx_ch else None
+        self.fuse = Conv2d(n + ctx_ch, n, 3, padding=1) if ctx_ch else None
         self.c2 = conv(n, n)
         self.g2 = GDN(n)
         self.b4 = nn.Sequential(*[global_block(n, transformer) for _ in range(blocks4)])
@@ -112,7 +177,7 @@ class Synthesis(nn.Module):
         self.g1 = GDN(n, inverse=True)
         self.d2 = deconv(n, n)
         self.g2 = GDN(n, inverse=True)
-        self.fuse = nn.Conv2d(n + ctx_ch, feat_ch, 3, padding=1)
+        self.fuse = Conv2d(n + ctx_ch, feat_ch, 3, padding=1)
         self.res = ResBlock(feat_ch)
         self.out = deconv(feat_ch, cout)
 
@@ -128,7 +193,7 @@ class HyperAnalysis(nn.Module):
     def __init__(self, m: int, nz: int):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(m, nz, 3, padding=1),
+            Conv2d(m, nz, 3, padding=1),
             nn.LeakyReLU(0.1),
             conv(nz, nz),
             nn.LeakyReLU(0.1),
