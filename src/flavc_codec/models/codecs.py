@@ -175,15 +175,15 @@ class LatentCodec(nn.Module):
         zt = torch.from_numpy(z_sym.astype(np.float64))[None]
         with torch.no_grad(), _exact_context():
             mu_fx, s_fx = self.prior(zt, y_prev)
-            off = self.gains.t_off[q].double()[None, :, None, None]
-            gfx = self.gains.t_gfx[q].double()[None, :, None, None]
+            off = self.gains.t_off[q].cpu().double()[None, :, None, None]
+            gfx = self.gains.t_gfx[q].cpu().double()[None, :, None, None]
             idx = torch.floor((s_fx + off + 2 ** (FA - 1)) / 2**FA).clamp(0, NUM_SCALES - 1)
             mu_g_fx = torch.floor((mu_fx * gfx + 128) / 256)
         return idx[0].long().numpy(), mu_g_fx
 
     def next_prior_input(self, sym: torch.Tensor, mu_g_fx: torch.Tensor, q: int) -> torch.Tensor:
         """The previous-frame input of the next inter frame's prior, in exact integers."""
-        igfx = self.gains.t_igfx[q].double()[None, :, None, None]
+        igfx = self.gains.t_igfx[q].cpu().double()[None, :, None, None]
         return torch.floor(((sym * 2**FA + mu_g_fx) * igfx + 128) / 256)
 
     def compress_latent(
