@@ -9,6 +9,7 @@ flat over any number of frames.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -176,11 +177,17 @@ if STRICT_BLAS is False:
     )
 
 
+@contextlib.contextmanager
 def invariant_cpu():
     """CPU inference without oneDNN: its convolutions give different floats with 1 and 2
     threads (measured here); PyTorch's native kernels do not, and the decoder must give the
     same bytes however many threads it runs. Costs about 1.6x in network time on CPU."""
-    return torch.backends.mkldnn.flags(enabled=False)
+    prev = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = prev
 
 
 class _Timer:
@@ -321,7 +328,6 @@ def encode_file(
 ) -> EncodeStats:
     """Encode any video PyAV reads into a flavc stream (written atomically). ``recon``:
     also write the encoder's own reconstruction (y4m), which the decoder reproduces."""
-    import contextlib
 
     from tqdm import tqdm
 
