@@ -29,6 +29,14 @@ from .models.registry import get_variant
 from .yuv import YUVFrame, crop_planes, pad_frame, psnr_yuv
 
 PAD = 64  # luma padding multiple: analysis x16 (with the 4:2:0 packing) and hyper x4
+MAX_PIXELS = 8192 * 4352  # 8K: bounds the memory one frame can make the codec allocate
+
+
+def check_size(width: int, height: int, what: str) -> None:
+    if width * height > MAX_PIXELS:
+        raise FlavcError(
+            f"{what}: {width}x{height} is larger than this flavc supports (8192x4352 pixels)"
+        )
 _MODELS: dict[tuple[str, str], tuple[FLAVC, str]] = {}
 
 
@@ -274,6 +282,7 @@ class Decoder:
     ):
         if header.flags != 0:
             raise FlavcError(f"stream uses unknown flags 0x{header.flags:x}")
+        check_size(header.width, header.height, "stream")
         self.device = resolve_device(device)
         wpath = find_weights(header.model_id, header.weights_hash.hex(), weights)
         self.model, _ = get_model(wpath, self.device)
@@ -340,6 +349,7 @@ def encode_file(
     t_start = time.perf_counter()
     with open_video(src, max_frames=frames) as source:
         info = source.info
+        check_size(info.width, info.height, src)
         st.width, st.height, st.fps_num, st.fps_den = (
             info.width,
             info.height,
@@ -360,6 +370,11 @@ def encode_file(
             tqdm(total=total, disable=not progress, unit="f", desc="encode", leave=False) as bar,
         ):
             for frame in source:
+                if (frame.width, frame.height) != (info.width, info.height):
+                    raise FlavcError(
+                        f"{src}: frame {st.frames} is {frame.width}x{frame.height}, the stream "
+                        f"is {info.width}x{info.height} (size changes are not supported)"
+                    )
                 chunk, rec, est = enc.encode(frame)
                 n = writer.write_frame(chunk)
                 if rec_out is not None:
