@@ -9,6 +9,4 @@ steps() { $PY -c "import json,sys; print(int(json.load(open('$C/$1.json'))['step
 $PY -m flavc_codec.train $C/intra.json --variant "$V" --threads "$TH" --out "runs/$V/intra" --steps "$(steps intra)"
 $PY -m flavc_codec.train $C/inter.json --variant "$V" --threads "$TH" --out "runs/$V/inter" --steps "$(steps inter)" --init "runs/$V/intra/$V.safetensors"
 $PY -m flavc_codec.train $C/joint.json --variant "$V" --threads "$TH" --out "runs/$V/joint" --steps "$(steps joint)" --init "runs/$V/inter/$V.safetensors"
-mkdir -p src/flavc_codec/weights
-cp "runs/$V/joint/$V.safetensors" "src/flavc_codec/weights/$V.safetensors"
-cp "runs/$V/joint/weights.json" "src/flavc_codec/weights/$V.json"
+$PY scripts/write_recipe.py "$V"

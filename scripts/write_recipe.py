@@ -1,0 +1,81 @@
+"""Write src/flavc_codec/weights/<variant>.json: the recipe of shipped weights, read from the
+run folders (config, steps, time, last logged bpp/PSNR per stage) and the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+STAGES = ("intra", "inter", "joint", "finetune")
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main(variant: str, runs: str = "runs") -> None:
+    sys.path.insert(0, "src")
+    from flavc_codec.models.flavc import weights_hash
+
+    stages = []
+    final = None
+    for st in STAGES:
+        d = Path(runs) / variant / st
+        if not (d / "config.json").exists():
+            continue
+        cfg = json.loads((d / "config.json").read_text())
+        log = [json.loads(x) for x in (d / "log.jsonl").read_text().splitlines() if x.strip()]
+        w = d / f"{variant}.safetensors"
+        stages.append(
+            {
+                "stage": st,
+                "steps": cfg["steps"],
+                "batch": cfg["batch"],
+                "frames": cfg["frames"],
+                "lr": cfg["lr"],
+                "data": cfg["data"],
+                "lambda": [cfg["lambda_min"], cfg["lambda_max"]],
+                "seconds_logged": log[-1]["time"] if log else None,
+                "last_log": log[-1] if log else None,
+            }
+        )
+        if w.exists():
+            final = w
+    if final is None:
+        raise SystemExit(f"no exported weights under {runs}/{variant}")
+    out = Path("src/flavc_codec/weights")
+    out.mkdir(parents=True, exist_ok=True)
+    dst = out / f"{variant}.safetensors"
+    dst.write_bytes(final.read_bytes())
+    recipe = {
+        "variant": variant,
+        "file": dst.name,
+        "sha256_16": weights_hash(dst),
+        "bytes": dst.stat().st_size,
+        "stages": stages,
+        "data": "../shared/data/train only (videos + synthetic motion over still images); "
+        "never ../shared/data/eval",
+        "hardware": {
+            "cpu": cpu_name(),
+            "cores": os.cpu_count(),
+            "gpu": None,
+            "threads_per_run": 1,
+            "note": "two variants trained side by side",
+        },
+        "loss": "R + lambda * 6:1:1 YUV MSE, lambda log-spaced over qualities 0..63",
+    }
+    (out / f"{variant}.json").write_text(json.dumps(recipe, indent=1) + "\n")
+    print(json.dumps({k: recipe[k] for k in ("variant", "sha256_16", "bytes")}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
