@@ -103,8 +103,8 @@ def main():
 def encode(
     input, output, quality, intra_period, frames, device, model, weights, threads, as_json, quiet
 ):
-    """Encode INPUT (any video PyAV reads) into the flavc stream OUTPUT."""
-    if not os.path.exists(input):
+    """Encode INPUT (any video PyAV reads, or - for a stream on stdin) into OUTPUT."""
+    if input != "-" and not os.path.exists(input):
         raise FlavcError(f"{input}: no such file")
     if intra_period != -1 and not 1 <= intra_period <= 65535:
         raise FlavcError("--intra-period must be -1 or 1..65535")

@@ -152,15 +152,20 @@ class VideoSource:
         self.max_frames = max_frames
         if max_frames is not None and max_frames < 0:
             raise ValueError("max_frames must be >= 0")
-        if not os.path.exists(self.path):
+        source = self.path
+        if self.path == "-":  # a pipe: `ffmpeg ... -f yuv4mpegpipe - | flavc encode - out.flv`
+            import sys
+
+            source = sys.stdin.buffer
+        elif not os.path.exists(self.path):
             raise InputError(f"cannot open {self.path}: no such file")
-        if os.path.isdir(self.path):
+        if self.path != "-" and os.path.isdir(self.path):
             raise InputError(f"cannot open {self.path}: is a directory")
         import av
 
         self._av = av
         try:
-            self._container = av.open(self.path, mode="r")
+            self._container = av.open(source, mode="r")
         except Exception as e:  # av.FFmpegError, UnicodeDecodeError, ...
             raise InputError(f"cannot open {self.path}: {_one_line(e)}") from None
         try:
