@@ -1,6 +1,6 @@
 """Small random-init weights for tests (the shipped weights may not exist yet).
 
-Import the fixtures into a test module (``from helpers_model import test_weights  # noqa``)
+Import the fixtures into a test module (``from helpers_model import model_weights  # noqa: F401``)
 or call :func:`build_weights` directly. Weights are built once per session, seeded, for
 ``flavc-light`` (fast) and ``flavc``; they are ordinary weights files: ``weights=`` for the
 Python API, ``--weights`` for the CLI, or their folder in ``FLAVC_WEIGHTS``.
@@ -17,12 +17,10 @@ VARIANTS = ("flavc-light", "flavc")
 
 
 @dataclass(frozen=True)
-class TestWeights:
+class ModelWeights:
     folder: Path  # every variant's file lives here: usable as FLAVC_WEIGHTS
     files: dict  # variant name -> Path
     hashes: dict  # variant name -> weights hash (hex, 32 chars)
-
-    __test__ = False  # not a pytest test class
 
     def __getitem__(self, variant: str) -> Path:
         return self.files[variant]
@@ -48,15 +46,15 @@ def build_weights(folder: Path, variant: str, seed: int = 0) -> tuple[Path, str]
 
 
 @pytest.fixture(scope="session")
-def test_weights(tmp_path_factory) -> TestWeights:
+def model_weights(tmp_path_factory) -> ModelWeights:
     """Weights files for ``flavc-light`` and ``flavc`` in one session-wide temp folder."""
     folder = tmp_path_factory.mktemp("weights")
     files, hashes = {}, {}
     for v in VARIANTS:
         files[v], hashes[v] = build_weights(folder, v)
-    return TestWeights(folder, files, hashes)
+    return ModelWeights(folder, files, hashes)
 
 
 @pytest.fixture(scope="session")
-def light_weights(test_weights) -> Path:
-    return test_weights["flavc-light"]
+def light_weights(model_weights) -> Path:
+    return model_weights["flavc-light"]
