@@ -37,6 +37,8 @@ def check_size(width: int, height: int, what: str) -> None:
         raise FlavcError(
             f"{what}: {width}x{height} is larger than this flavc supports (8192x4352 pixels)"
         )
+
+
 _MODELS: dict[tuple[str, str], tuple[FLAVC, str]] = {}
 
 
@@ -297,9 +299,10 @@ class Decoder:
     @torch.no_grad()
     def decode(self, chunk: FrameChunk, frame_no: int = 0) -> YUVFrame:
         m, g = self.model, self.model.gauss_tables()
-        if len(chunk.sections) != 2:
+        need = 2 if chunk.frame_type == FRAME_I else getattr(m.inter, "num_sections", 2)
+        if len(chunk.sections) != need:
             raise FlavcError(
-                f"frame {frame_no}: expected 2 payload sections, found {len(chunk.sections)}"
+                f"frame {frame_no}: expected {need} payload sections, found {len(chunk.sections)}"
             )
         if chunk.frame_type == FRAME_P and self._ref is None:
             raise FlavcError(f"frame {frame_no}: P-frame without a reference")

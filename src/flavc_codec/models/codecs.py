@@ -132,14 +132,17 @@ class LatentCodec(nn.Module):
         z = self.h_a(y)
         _, z_lik = self.eb(z)
         bits_z = -torch.log2(z_lik.clamp_min(1e-9)).flatten(1).sum(1)
-        z_sym = ste_round(z)
-        mu_fx, s_fx = self.prior(z_sym, y_prev)
+        z_sym = ste_round(z.float())
+        # The integer path needs exact integers up to 2**11: never bf16 (exact only to 256).
+        with torch.autocast(y.device.type, enabled=False):
+            mu_fx, s_fx = self.prior(z_sym, None if y_prev is None else y_prev.float())
         mu_g = mu_fx / 2**FA * g
         idx = s_fx / 2**FA + (lg / LOG_STEP)[:, :, None, None]
         scale = torch.exp(math.log(SCALE_MIN) + LOG_STEP * idx).clamp(SCALE_MIN, SCALE_MAX)
         r = y * g - mu_g
         noisy = r + torch.empty_like(r).uniform_(-0.5, 0.5)
-        bits_y = gaussian_bits(noisy, scale).flatten(1).sum(1)
+        with torch.autocast(y.device.type, enabled=False):
+            bits_y = gaussian_bits(noisy.float(), scale.float()).flatten(1).sum(1)
         y_hat_g = ste_round(r) + mu_g
         y_hat = y_hat_g * lig.exp()[:, :, None, None]
         y_next = ste_round(y_hat_g / g * 2**FA)

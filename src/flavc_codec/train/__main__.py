@@ -1,16 +1,18 @@
-"""``python -m flavc_codec.train CONFIG.json [--steps N] [--out DIR] ...`` (also torchrun)."""
+"""``python -m flavc_codec.train CONFIG.json [--steps N] [--out DIR] ...`` (also under
+``torchrun --nproc-per-node N``). Same as ``flavc train``."""
 
 from __future__ import annotations
 
 import argparse
 
-from .loop import TrainConfig, train
+from .cli import run_train
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m flavc_codec.train")
     p.add_argument("config")
     p.add_argument("--variant")
+    p.add_argument("--stage")
     p.add_argument("--steps", type=int)
     p.add_argument("--out")
     p.add_argument("--init")
@@ -18,19 +20,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int)
     p.add_argument("--device")
     p.add_argument("--data", nargs="+")
+    p.add_argument("--cache-size", type=int, default=2000)
     a = p.parse_args(argv)
-    cfg = TrainConfig.load(
-        a.config,
-        variant=a.variant,
-        steps=a.steps,
-        out=a.out,
-        init=a.init,
-        batch=a.batch,
-        threads=a.threads,
-        device=a.device,
-        data=a.data,
+    print(
+        run_train(
+            a.config,
+            stage=a.stage,
+            variant=a.variant,
+            data=a.data,
+            steps=a.steps,
+            batch=a.batch,
+            out=a.out,
+            init=a.init,
+            device=a.device,
+            threads=a.threads,
+            cache_size=a.cache_size,
+        )
     )
-    print(train(cfg))
 
 
 if __name__ == "__main__":

@@ -64,6 +64,9 @@ def run_train(
     )
     if variant and out is None:
         cfg.out = str(Path(cfg.out).parent.parent / variant / cfg.stage)
+    if variant and init is None and cfg.init:  # the shipped configs name the flavc runs
+        p = Path(cfg.init)
+        cfg.init = str(p.parent.parent.parent / variant / p.parent.name / f"{variant}{p.suffix}")
     if init is None and cfg.init and not Path(cfg.init).exists():
         raise FlavcError(
             f"stage '{cfg.stage}' starts from {cfg.init}, which does not exist "

@@ -110,6 +110,19 @@ def sequence_loss(model: FLAVC, seq: torch.Tensor, q: torch.Tensor, cfg: TrainCo
     return loss, bpp, psnr
 
 
+class _SequenceLoss(torch.nn.Module):
+    """The loss as a module, so DistributedDataParallel's forward (and its gradient
+    all-reduce) wraps it."""
+
+    def __init__(self, model: FLAVC, cfg: TrainConfig):
+        super().__init__()
+        self.model = model
+        self.cfg = cfg
+
+    def forward(self, seq: torch.Tensor, q: torch.Tensor):
+        return sequence_loss(self.model, seq, q, self.cfg)
+
+
 def _datasets(cfg: TrainConfig):
     from .data import CachedSequences, VideoFolder, VimeoSeptuplet, check_not_eval
 
@@ -172,10 +185,13 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     model.to(device).train()
     if cfg.stage == "inter" and cfg.freeze_intra:
         model.intra.eval()
-    net = model
+    trainable = {id(p) for p in params}
+    for p in model.parameters():
+        p.requires_grad_(id(p) in trainable)
+    net = _SequenceLoss(model, cfg)
     if ddp:
         net = torch.nn.parallel.DistributedDataParallel(
-            model,
+            net,
             device_ids=[device] if device.type == "cuda" else None,
             find_unused_parameters=True,
         )
@@ -215,17 +231,18 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         seq = seq.to(device, non_blocking=True)
         q = torch.randint(0, NUM_QUALITIES, (seq.shape[0],), device=device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            loss, bpp, psnr = sequence_loss(net.module if ddp else net, seq, q, cfg)
+            loss, bpp, psnr = net(seq, q)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        acc["loss"] += float(loss)
-        acc["bpp"] += float(bpp)
-        acc["psnr"] += float(psnr)
+        acc["loss"] += loss.item()
+        acc["bpp"] += bpp.item()
+        acc["psnr"] += psnr.item()
         acc["n"] += 1
         bar.update(1)
-        if (step + 1) % cfg.log_every == 0 and rank == 0:
+        last = step + 1 == cfg.steps
+        if ((step + 1) % cfg.log_every == 0 or last) and rank == 0 and acc["n"] > 0:
             n = acc.pop("n")
             rec = {k: v / n for k, v in acc.items()}
             rec.update(step=step + 1, time=round(time.time() - t0, 1))
