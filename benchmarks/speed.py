@@ -89,18 +89,28 @@ def _cuda_peak(device: str) -> float | None:
     return None
 
 
-def flavc_speed(src: str, n: int, w: int, h: int, device: str, quality: int, workdir: str) -> dict:
-    tag = f"{w}x{h}_{device}_{n}f"
+def flavc_speed(
+    src: str, n: int, w: int, h: int, device: str, quality: int, workdir: str, model: str
+) -> dict:
+    tag = f"{model}_{w}x{h}_{device}_{n}f"
     stream = os.path.join(workdir, tag + ".flavc")
     recon = os.path.join(workdir, tag + ".y4m")
-    r: dict = {"size": f"{w}x{h}", "device": device, "frames": n, "quality": quality}
+    r: dict = {
+        "model": model,
+        "size": f"{w}x{h}",
+        "device": device,
+        "frames": n,
+        "quality": quality,
+    }
     try:
         from flavc_codec.codec import decode_file, encode_file
 
         _cuda_peak_reset(device)
         with PeakMemory() as me:
             t0 = time.perf_counter()
-            es = encode_file(src, stream, quality=quality, frames=n, device=device, progress=False)
+            es = encode_file(
+                src, stream, quality=quality, frames=n, device=device, model=model, progress=False
+            )
             r["enc_wall_seconds"] = time.perf_counter() - t0
         r["enc_gpu_peak_mb"] = _cuda_peak(device)
         _cuda_peak_reset(device)
@@ -157,16 +167,16 @@ def to_markdown(rep: dict) -> str:
         f"{rep['args']['quality']}. fps = frames / engine seconds (wall if not reported); "
         "peak RSS = process peak during the call (includes interpreter + torch + model).",
         "",
-        "| size | device | enc fps | dec fps | enc network s | enc entropy s | dec network s "
-        "| dec entropy s | coded/estimate | enc peak RSS MiB | dec peak RSS MiB | GPU peak MiB "
-        "| error |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| model | size | device | enc fps | dec fps | enc network s | enc entropy s "
+        "| dec network s | dec entropy s | coded/estimate | enc peak RSS MiB "
+        "| dec peak RSS MiB | GPU peak MiB | error |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rep["flavc"]:
         et, dt = r.get("enc_timings", {}), r.get("dec_timings", {})
         gpu = max([x for x in (r.get("enc_gpu_peak_mb"), r.get("dec_gpu_peak_mb")) if x] or [0])
         lines.append(
-            f"| {r['size']} | {r['device']} | {_fmt(r.get('enc_fps'), '.3f')}"
+            f"| {r['model']} | {r['size']} | {r['device']} | {_fmt(r.get('enc_fps'), '.3f')}"
             f" | {_fmt(r.get('dec_fps'), '.3f')} | {_fmt(et.get('network'), '.2f')}"
             f" | {_fmt(et.get('entropy'), '.2f')} | {_fmt(dt.get('network'), '.2f')}"
             f" | {_fmt(dt.get('entropy'), '.2f')} | {_fmt(r.get('coded_vs_estimate'), '.4f')}"
@@ -174,11 +184,11 @@ def to_markdown(rep: dict) -> str:
             f" | {_fmt(gpu or None, '.0f')} | {r.get('error') or ''} |"
         )
     lines += ["", "## Decoder memory vs stream length", ""]
-    lines += ["| size | device | frames | dec peak RSS MiB | dec fps | error |"]
-    lines += ["|---|---|---:|---:|---:|---|"]
+    lines += ["| model | size | device | frames | dec peak RSS MiB | dec fps | error |"]
+    lines += ["|---|---|---|---:|---:|---:|---|"]
     for r in rep["decode_memory"]:
         lines.append(
-            f"| {r['size']} | {r['device']} | {r['frames']}"
+            f"| {r['model']} | {r['size']} | {r['device']} | {r['frames']}"
             f" | {_fmt(r.get('dec_peak_rss_mb'), '.0f')}"
             f" | {_fmt(r.get('dec_fps'), '.3f')} | {r.get('error') or ''} |"
         )
@@ -206,6 +216,8 @@ def main(argv=None) -> int:
     ap.add_argument("--mem-frames", default="10,300")
     ap.add_argument("--mem-size", default="416x240")
     ap.add_argument("--mem-device", default="cpu")
+    ap.add_argument("--models", default="flavc,flavc-light")
+    ap.add_argument("--mem-model", default="flavc-light")
     ap.add_argument("--x265-preset", default="veryslow", choices=["medium", "veryslow"])
     ap.add_argument("--no-flavc", action="store_true", help="only the reference encoders")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
@@ -239,9 +251,12 @@ def main(argv=None) -> int:
             frames = moving_pattern(w, h, a.frames)
             src = write_y4m(os.path.join(wd, f"src_{w}x{h}.y4m"), frames)
             if not a.no_flavc:
-                for dev in devices:
-                    print(f"flavc {w}x{h} {dev} ...", file=sys.stderr, flush=True)
-                    rep["flavc"].append(flavc_speed(src, a.frames, w, h, dev, a.quality, wd))
+                for model in [m for m in a.models.split(",") if m]:
+                    for dev in devices:
+                        print(f"{model} {w}x{h} {dev} ...", file=sys.stderr, flush=True)
+                        rep["flavc"].append(
+                            flavc_speed(src, a.frames, w, h, dev, a.quality, wd, model)
+                        )
             if (w, h) == max(sizes, key=lambda s: s[0] * s[1]):
                 print(f"x265 {a.x265_preset} {w}x{h} ...", file=sys.stderr, flush=True)
                 pt = encode_anchor(
@@ -262,7 +277,7 @@ def main(argv=None) -> int:
             for n in [int(x) for x in a.mem_frames.split(",") if x]:
                 print(f"decode memory {a.mem_size} x {n} ...", file=sys.stderr, flush=True)
                 src = write_y4m(os.path.join(wd, f"mem_{n}.y4m"), moving_pattern(mw, mh, n))
-                r = flavc_speed(src, n, mw, mh, a.mem_device, a.quality, wd)
+                r = flavc_speed(src, n, mw, mh, a.mem_device, a.quality, wd, a.mem_model)
                 rep["decode_memory"].append(r)
                 os.remove(src)
     with open(os.path.join(a.out, "speed.json"), "w") as fh:
