@@ -65,14 +65,15 @@ def _one_line(exc: BaseException) -> str:
     ],
 )
 def test_roundtrip_odd_sizes(make_clip, tmp_path, model_weights, w, h, ext, pix_fmt, model):
-    src = make_clip(w, h, n=3, ext=ext, pix_fmt=pix_fmt)
+    n = 2 if w * h > 10_000 else 3  # I P (I)
+    src = make_clip(w, h, n=n, ext=ext, pix_fmt=pix_fmt)
     stream, recon, out = tmp_path / "s.flv", tmp_path / "enc.y4m", tmp_path / "dec.y4m"
     st = _encode(src, stream, model_weights[model], model=model, intra_period=2, recon=recon)
-    assert (st.frames, st.width, st.height) == (3, w, h)
+    assert (st.frames, st.width, st.height) == (n, w, h)
     ds = _decode(stream, out, model_weights[model])
-    assert (ds.frames, ds.width, ds.height) == (3, w, h)
+    assert (ds.frames, ds.width, ds.height) == (n, w, h)
     info, frames = read_frames(str(out))
-    assert (info.width, info.height, len(frames)) == (w, h, 3)
+    assert (info.width, info.height, len(frames)) == (w, h, n)
     for f in frames:
         assert f.y.shape == (h, w) and f.u.shape == ((h + 1) // 2, (w + 1) // 2)
     assert out.read_bytes() == recon.read_bytes()
