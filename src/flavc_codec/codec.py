@@ -23,7 +23,7 @@ from .bitstream import FRAME_I, FRAME_P, FrameChunk, SequenceHeader, StreamReade
 from .bitstream.model_ids import model_name
 from .entropy import coder as entropy_coder
 from .errors import FlavcError
-from .models.codecs import NUM_QUALITIES
+from .models.codecs import NUM_QUALITIES, PRIOR_TIMER
 from .models.flavc import FLAVC, WEIGHTS_DIR, default_weights_path, load_weights, weights_hash
 from .models.registry import get_variant
 from .yuv import YUVFrame, crop_planes, pad_frame, psnr_yuv
@@ -257,7 +257,7 @@ class Encoder:
         m, g, q = self.model, self.model.gauss_tables(), self.quality
         x = frame_to_tensor(frame, self.device)
         t0 = time.perf_counter()
-        e0 = entropy_coder.TIMER.total()
+        e0, p0 = entropy_coder.TIMER.total(), PRIOR_TIMER.total()
         with invariant_cpu():
             if self.is_intra(self.index) or self._ref is None:
                 ftype = FRAME_I
@@ -268,8 +268,10 @@ class Encoder:
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         dt, de = time.perf_counter() - t0, entropy_coder.TIMER.total() - e0
+        dp = PRIOR_TIMER.total() - p0
         self.timer.add("entropy", de)
-        self.timer.add("network", dt - de)
+        self.timer.add("prior", dp)
+        self.timer.add("network", dt - de - dp)
         self._ref = (c.feat, c.y_prev)
         self.index += 1
         recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
@@ -307,7 +309,7 @@ class Decoder:
         if chunk.frame_type == FRAME_P and self._ref is None:
             raise FlavcError(f"frame {frame_no}: P-frame without a reference")
         t0 = time.perf_counter()
-        e0 = entropy_coder.TIMER.total()
+        e0, p0 = entropy_coder.TIMER.total(), PRIOR_TIMER.total()
         q, hw, ref = chunk.quality, self.latent_hw, self._ref
         try:
             with invariant_cpu():
@@ -320,8 +322,10 @@ class Decoder:
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         dt, de = time.perf_counter() - t0, entropy_coder.TIMER.total() - e0
+        dp = PRIOR_TIMER.total() - p0
         self.timer.add("entropy", de)
-        self.timer.add("network", dt - de)
+        self.timer.add("prior", dp)
+        self.timer.add("network", dt - de - dp)
         self._ref = (c.feat, c.y_prev)
         return tensor_to_frame(c.x_hat, self.width, self.height)
 

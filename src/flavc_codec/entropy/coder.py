@@ -23,8 +23,8 @@ from .tables import TOTAL, IntTables
 _MODELS: dict[int, tuple[IntTables, list]] = {}
 
 
-class _Timer:
-    """Seconds spent in rANS coding (reported separately from network time)."""
+class Timer:
+    """Accumulated seconds (rANS coding here; reported separately from network time)."""
 
     def __init__(self):
         self.seconds = 0.0
@@ -33,7 +33,7 @@ class _Timer:
         return self.seconds
 
 
-TIMER = _Timer()
+TIMER = Timer()
 
 
 def _models(tables: IntTables) -> list:

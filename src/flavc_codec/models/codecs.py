@@ -10,6 +10,7 @@ Split in two paths (see bitstream_spec.md, "Determinism"):
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ from .layers import Analysis, Conv2d, HyperAnalysis, Synthesis, conv
 from .registry import VariantConfig
 
 NUM_QUALITIES = 64
+PRIOR_TIMER = coder.Timer()  # seconds in the exact integer prior (reported apart)
 GAIN_ANCHORS = 4
 Z_RADIUS = 24
 IN_CH = 6  # pixel_unshuffle(Y) (4) + U + V at half luma resolution
@@ -176,12 +178,14 @@ class LatentCodec(nn.Module):
     def entropy_params(self, z_sym: np.ndarray, q: int, y_prev: torch.Tensor | None):
         """Integer prior in float64 -> (scale indexes int64 (M,h,w), gained means fx)."""
         zt = torch.from_numpy(z_sym.astype(np.float64))[None]
+        t0 = time.perf_counter()
         with torch.no_grad(), _exact_context():
             mu_fx, s_fx = self.prior(zt, y_prev)
             off = self.gains.t_off[q].cpu().double()[None, :, None, None]
             gfx = self.gains.t_gfx[q].cpu().double()[None, :, None, None]
             idx = torch.floor((s_fx + off + 2 ** (FA - 1)) / 2**FA).clamp(0, NUM_SCALES - 1)
             mu_g_fx = torch.floor((mu_fx * gfx + 128) / 256)
+        PRIOR_TIMER.seconds += time.perf_counter() - t0
         return idx[0].long().numpy(), mu_g_fx
 
     def next_prior_input(self, sym: torch.Tensor, mu_g_fx: torch.Tensor, q: int) -> torch.Tensor:
