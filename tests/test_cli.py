@@ -37,10 +37,8 @@ def _err_line(result) -> str:
 @pytest.fixture(scope="module")
 def encoded(tmp_path_factory, light_weights):
     """A 4-frame 33x17 stream (I P I P) encoded once through the CLI."""
-    from conftest import synthetic_frames, write_clip
-
     d = tmp_path_factory.mktemp("cli")
-    src = write_clip(d / "src.y4m", synthetic_frames(33, 17, 4))
+    src = helpers_model.write_clip(d / "src.y4m", helpers_model.synthetic_frames(33, 17, 4))
     stream = d / "s.flv"
     args = ["encode", str(src), str(stream), "--model", "flavc-light", "-q", "20"]
     args += ["--weights", str(light_weights), "--intra-period", "2", "--device", "cpu"]

@@ -10,8 +10,7 @@ from pathlib import Path
 import helpers_model
 import numpy as np
 import pytest
-from conftest import synthetic_frames
-from helpers_model import build_weights
+from helpers_model import build_weights, synthetic_frames
 
 from flavc_codec.bitstream import FRAME_I, FRAME_P, FrameChunk, StreamReader, StreamWriter
 from flavc_codec.codec import (
@@ -102,7 +101,7 @@ def test_encoder_decoder_api_in_memory(model_weights):
         assert isinstance(got, YUVFrame)
         for a, b in zip(got.planes, rec.planes, strict=True):
             np.testing.assert_array_equal(a, b)
-    assert set(enc.timer.t) == {"entropy", "network"}
+    assert {"entropy", "network"} <= set(enc.timer.t)
 
 
 @pytest.mark.parametrize(
@@ -364,6 +363,6 @@ def test_encode_stats(make_clip, tmp_path, light_weights):
     d = st.as_dict()
     for k in ("bpp", "fps", "kbps", "bytes", "psnr_yuv", "estimated_bits", "payload_bytes"):
         assert k in d
-    assert set(st.timings) == {"entropy", "network"}
+    assert {"entropy", "network"} <= set(st.timings)
     with StreamReader(stream) as r:
         assert [e.nbytes for e in r.index] == st.frame_bytes

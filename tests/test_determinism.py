@@ -37,12 +37,12 @@ print("threads", torch.get_num_threads())
 
 @pytest.fixture(scope="module")
 def streams(tmp_path_factory, model_weights):
-    from conftest import synthetic_frames, write_clip
-
     d = tmp_path_factory.mktemp("determinism")
     out = []
     for w, h, n, model in CLIPS:
-        src = write_clip(d / f"src_{w}x{h}.y4m", synthetic_frames(w, h, n, seed=w))
+        src = helpers_model.write_clip(
+            d / f"src_{w}x{h}.y4m", helpers_model.synthetic_frames(w, h, n, seed=w)
+        )
         stream, recon = d / f"{model}_{w}x{h}.flv", d / f"{model}_{w}x{h}_recon.y4m"
         encode_file(
             str(src),
