@@ -8,29 +8,11 @@ Python API, ``--weights`` for the CLI, or their folder in ``FLAVC_WEIGHTS``.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-
-def _root_conftest():
-    """tests/conftest.py loaded by path: ``from conftest import ...`` is ambiguous (pytest
-    puts tests/bench/conftest.py in sys.modules as ``conftest`` too)."""
-    name = "_flavc_tests_root_conftest"
-    mod = sys.modules.get(name)
-    if mod is None:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("conftest.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return mod
-
-
-synthetic_frames = _root_conftest().synthetic_frames
-write_clip = _root_conftest().write_clip
+from clips import synthetic_frames, write_clip  # noqa: E402,F401
 
 VARIANTS = ("flavc-light", "flavc")
 

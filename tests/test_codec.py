@@ -315,11 +315,6 @@ def test_garbage_payload_with_valid_crc(stream3, tmp_path, light_weights):
             assert st.frames == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: entropy/coder.py:153 creates AnsCoder(words) outside its try block: a section "
-    "whose last word is zero raises ValueError, which decode_file lets escape (not FlavcError)",
-)
 def test_zero_last_word_section(stream3, tmp_path, light_weights):
     def edit(i, c):
         return FrameChunk(c.frame_type, c.quality, (b"\x05\0\0\0\0\0\0\0", c.sections[1]))

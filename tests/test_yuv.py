@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import synthetic_frames
+from clips import synthetic_frames
 
 from flavc_codec.yuv import (
     YUVFrame,

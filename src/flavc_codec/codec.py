@@ -344,13 +344,21 @@ def encode_file(
 ) -> EncodeStats:
     """Encode any video PyAV reads into a flavc stream (written atomically). ``recon``:
     also write the encoder's own reconstruction (y4m), which the decoder reproduces."""
+    enc = Encoder(model, quality, intra_period, device, weights)
+    try:
+        return _encode_file(enc, src, dst, frames, progress, recon)
+    except BaseException:
+        if recon and recon != "-" and os.path.exists(recon):
+            os.remove(recon)  # a partial reconstruction must not look complete either
+        raise
 
+
+def _encode_file(enc: Encoder, src, dst, frames, progress, recon) -> EncodeStats:
     from tqdm import tqdm
 
     from .io.reader import open_video
     from .io.writer import open_writer
 
-    enc = Encoder(model, quality, intra_period, device, weights)
     st = EncodeStats()
     sums = np.zeros(4)
     t_start = time.perf_counter()

@@ -220,11 +220,6 @@ def test_corrupt_data_never_crashes(gauss):
         coder.decode_symbols(data[:-1], grp, gauss)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: entropy/coder.py:153 builds AnsCoder(words) outside the try block, so a "
-    "section ending in a zero word raises constriction's ValueError, not BitstreamError",
-)
 @pytest.mark.parametrize("data", [b"\0\0\0\0", b"\x07\0\0\0\0\0\0\0"])
 def test_zero_last_word_is_bitstream_error(gauss, data):
     grp = np.zeros(10, np.int64)

@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import synthetic_frames
+from clips import synthetic_frames
 
 from flavc_codec.errors import FlavcError, InputError
 from flavc_codec.io import open_video, read_frames

@@ -3,7 +3,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import synthetic_frames
+from clips import synthetic_frames
 
 from flavc_codec.errors import FlavcError
 from flavc_codec.io import ColorDescription, open_writer, read_frames

@@ -14,7 +14,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 from click.testing import CliRunner  # noqa: E402
-from conftest import synthetic_frames, write_clip  # noqa: E402
+from clips import synthetic_frames, write_clip  # noqa: E402
 
 VARIANT = "flavc-light"  # the smallest variant: a few seconds per step on 2 cores
 CONFIGS = Path(__file__).resolve().parents[2] / "src" / "flavc_codec" / "train" / "configs"

@@ -150,7 +150,6 @@ def _decode(data: bytes, groups: np.ndarray, tables: IntTables) -> np.ndarray:
     if grp.size and (grp.min() < 0 or grp.max() >= len(tables.radius)):
         raise ValueError("group index outside the table")
     words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
-    coder = constriction.stream.stack.AnsCoder(words)
     models = _models(tables)
     radius = tables.radius.astype(np.int64)
     out = np.zeros(grp.size, dtype=np.int64)
@@ -159,6 +158,7 @@ def _decode(data: bytes, groups: np.ndarray, tables: IntTables) -> np.ndarray:
     bounds = np.searchsorted(sorted_grp, np.arange(len(radius) + 1))
     esc_idx, esc_rad = [], []
     try:
+        coder = constriction.stream.stack.AnsCoder(words)  # rejects e.g. a zero last word
         for r in range(len(radius)):
             idx = order[bounds[r] : bounds[r + 1]]
             if idx.size == 0:

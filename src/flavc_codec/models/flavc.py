@@ -78,10 +78,12 @@ def save_weights(
         if half and v.is_floating_point() and not k.endswith(("t_g", "t_ig")):
             v = v.half()
         sd[k] = v
-    meta = {"variant": model.cfg.name, "model_id": str(model.cfg.model_id)}
+    # One metadata key: safetensors keeps metadata in a hash map whose order varies between
+    # saves, and the file's hash must not.
+    info = {"variant": model.cfg.name, "model_id": model.cfg.model_id}
     if recipe is not None:
-        meta["recipe"] = json.dumps(recipe)
-    save_file(sd, str(path), metadata=meta)
+        info["recipe"] = recipe
+    save_file(sd, str(path), metadata={"flavc": json.dumps(info, sort_keys=True)})
     return weights_hash(path)
 
 
@@ -102,13 +104,20 @@ def load_weights(path: str | Path, device: str | torch.device = "cpu") -> FLAVC:
             sd = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as exc:
         raise FlavcError(f"cannot read weights {path}: {exc}") from None
-    cfg = get_variant(meta.get("variant", "flavc"))
+    try:
+        info = json.loads(meta["flavc"]) if "flavc" in meta else meta
+        cfg = get_variant(info.get("variant", "flavc"))
+    except (ValueError, AttributeError):
+        raise FlavcError(f"weights {path.name}: unreadable metadata") from None
     model = FLAVC(cfg)
     own = model.state_dict()
     for k, v in sd.items():
         if k in own and own[k].is_floating_point():
             sd[k] = v.to(own[k].dtype)
-    missing, unexpected = model.load_state_dict(sd, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+    except RuntimeError:  # shape mismatch
+        missing, unexpected = ["?"], []
     if missing or unexpected:
         raise FlavcError(f"weights {path.name} do not match variant {cfg.name}")
     model.eval()
