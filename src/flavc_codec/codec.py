@@ -201,11 +201,29 @@ def invariant_cpu():
 
 
 class _Timer:
-    def __init__(self):
+    """Per-frame time split: rANS coding, the exact integer prior, and the rest (network)."""
+
+    def __init__(self, device: torch.device):
         self.t: dict[str, float] = {}
+        self.device = device
 
     def add(self, key: str, dt: float) -> None:
         self.t[key] = self.t.get(key, 0.0) + dt
+
+    @contextlib.contextmanager
+    def frame(self):
+        """Time one frame's coding, with the thread-invariant CPU kernels in force."""
+        t0 = time.perf_counter()
+        e0, p0 = entropy_coder.TIMER.total(), PRIOR_TIMER.total()
+        with invariant_cpu():
+            yield
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        dt, de = time.perf_counter() - t0, entropy_coder.TIMER.total() - e0
+        dp = PRIOR_TIMER.total() - p0
+        self.add("entropy", de)
+        self.add("prior", dp)
+        self.add("network", dt - de - dp)
 
 
 class Encoder:
@@ -238,7 +256,7 @@ class Encoder:
         self.intra_period = int(intra_period)
         self.index = 0
         self._ref = None
-        self.timer = _Timer()
+        self.timer = _Timer(self.device)
 
     def header(self, info) -> SequenceHeader:
         return SequenceHeader.from_source(
@@ -256,22 +274,13 @@ class Encoder:
     def encode(self, frame: YUVFrame) -> tuple[FrameChunk, YUVFrame, float]:
         m, g, q = self.model, self.model.gauss_tables(), self.quality
         x = frame_to_tensor(frame, self.device)
-        t0 = time.perf_counter()
-        e0, p0 = entropy_coder.TIMER.total(), PRIOR_TIMER.total()
-        with invariant_cpu():
+        with self.timer.frame():
             if self.is_intra(self.index) or self._ref is None:
                 ftype = FRAME_I
                 c = m.intra.compress(x, q, g)
             else:
                 ftype = FRAME_P
                 c = m.inter.compress(x, q, self._ref[0], self._ref[1], g)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        dt, de = time.perf_counter() - t0, entropy_coder.TIMER.total() - e0
-        dp = PRIOR_TIMER.total() - p0
-        self.timer.add("entropy", de)
-        self.timer.add("prior", dp)
-        self.timer.add("network", dt - de - dp)
         self._ref = (c.feat, c.y_prev)
         self.index += 1
         recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
@@ -296,7 +305,7 @@ class Decoder:
         pw = -(-self.width // PAD) * PAD
         self.latent_hw = (ph // 16, pw // 16)
         self._ref = None
-        self.timer = _Timer()
+        self.timer = _Timer(self.device)
 
     @torch.no_grad()
     def decode(self, chunk: FrameChunk, frame_no: int = 0) -> YUVFrame:
@@ -308,24 +317,15 @@ class Decoder:
             )
         if chunk.frame_type == FRAME_P and self._ref is None:
             raise FlavcError(f"frame {frame_no}: P-frame without a reference")
-        t0 = time.perf_counter()
-        e0, p0 = entropy_coder.TIMER.total(), PRIOR_TIMER.total()
         q, hw, ref = chunk.quality, self.latent_hw, self._ref
         try:
-            with invariant_cpu():
+            with self.timer.frame():
                 if chunk.frame_type == FRAME_I:
                     c = m.intra.decompress(chunk.sections, hw, q, g, self.device)
                 else:
                     c = m.inter.decompress(chunk.sections, hw, q, ref[0], ref[1], g, self.device)
         except FlavcError as exc:
             raise FlavcError(f"frame {frame_no}: {exc}") from None
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        dt, de = time.perf_counter() - t0, entropy_coder.TIMER.total() - e0
-        dp = PRIOR_TIMER.total() - p0
-        self.timer.add("entropy", de)
-        self.timer.add("prior", dp)
-        self.timer.add("network", dt - de - dp)
         self._ref = (c.feat, c.y_prev)
         return tensor_to_frame(c.x_hat, self.width, self.height)
 
