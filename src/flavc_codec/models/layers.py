@@ -114,14 +114,32 @@ class EfficientAttention(nn.Module):
         return self.proj(out)
 
 
+class ChannelNorm(nn.Module):
+    """LayerNorm over channels at each position. Unlike GroupNorm(1, C), whose statistics
+    cover the whole picture, it does not change with the frame size: a codec trained on
+    crops must behave the same on whole 1080p frames."""
+
+    def __init__(self, ch: int, eps: float = 1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(ch))
+        self.bias = nn.Parameter(torch.zeros(ch))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mu = x.mean(1, keepdim=True)
+        var = (x - mu).pow(2).mean(1, keepdim=True)
+        x = (x - mu) * torch.rsqrt(var + self.eps)
+        return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
 class TransformerBlock(nn.Module):
     """Pre-norm transformer block: global attention then a conv MLP (local mixing)."""
 
     def __init__(self, ch: int, heads: int = 4, mlp: int = 2):
         super().__init__()
-        self.n1 = nn.GroupNorm(1, ch)
+        self.n1 = ChannelNorm(ch)
         self.attn = EfficientAttention(ch, heads)
-        self.n2 = nn.GroupNorm(1, ch)
+        self.n2 = ChannelNorm(ch)
         self.mlp = nn.Sequential(
             Conv2d(ch, ch * mlp, 1),
             nn.GELU(),

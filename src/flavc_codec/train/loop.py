@@ -123,7 +123,8 @@ class _SequenceLoss(torch.nn.Module):
         return sequence_loss(self.model, seq, q, self.cfg)
 
 
-def _datasets(cfg: TrainConfig):
+def _datasets(cfg: TrainConfig) -> list:
+    """One dataset per data source (sources may differ in crop size)."""
     from .data import CachedSequences, VideoFolder, VimeoSeptuplet, check_not_eval
 
     sets = []
@@ -135,7 +136,47 @@ def _datasets(cfg: TrainConfig):
             sets.append(VimeoSeptuplet(p, T=cfg.frames))
         else:
             sets.append(VideoFolder(p, T=cfg.frames))
-    return torch.utils.data.ConcatDataset(sets)
+    return sets
+
+
+class _Batches:
+    """Endless batches, alternating between the data sources step by step. Each source has
+    its own batch size, scaled so that a batch holds about as many pixels as one of the
+    first source: mixing crop sizes teaches the global attention to work at any frame size
+    (trained on small crops alone, it degrades on whole frames)."""
+
+    def __init__(self, sets: list, cfg: TrainConfig, ddp: bool):
+        ref = sets[0][0]
+        ref_area = ref.shape[-1] * ref.shape[-2]
+        self.loaders, self.samplers, self.iters = [], [], []
+        for ds in sets:
+            item = ds[0]
+            bs = max(1, round(cfg.batch * ref_area / (item.shape[-1] * item.shape[-2])))
+            sampler = DistributedSampler(ds, seed=cfg.seed) if ddp else None
+            self.samplers.append(sampler)
+            self.loaders.append(
+                DataLoader(
+                    ds,
+                    batch_size=bs,
+                    shuffle=sampler is None,
+                    sampler=sampler,
+                    num_workers=cfg.workers,
+                    drop_last=True,
+                )
+            )
+            self.iters.append(iter(self.loaders[-1]))
+        self.epoch = [0] * len(sets)
+
+    def batch(self, step: int) -> torch.Tensor:
+        i = step % len(self.loaders)
+        try:
+            return next(self.iters[i])
+        except StopIteration:
+            self.epoch[i] += 1
+            if self.samplers[i] is not None:
+                self.samplers[i].set_epoch(self.epoch[i])
+            self.iters[i] = iter(self.loaders[i])
+            return next(self.iters[i])
 
 
 def _trainable(model: FLAVC, cfg: TrainConfig):
@@ -196,19 +237,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             find_unused_parameters=True,
         )
 
-    ds = _datasets(cfg)
-    sampler = DistributedSampler(ds, seed=cfg.seed) if ddp else None
-    loader = DataLoader(
-        ds,
-        batch_size=cfg.batch,
-        shuffle=sampler is None,
-        sampler=sampler,
-        num_workers=cfg.workers,
-        drop_last=True,
-    )
+    batches = _Batches(_datasets(cfg), cfg, ddp)
     log_path = out / "log.jsonl"
-    it = iter(loader)
-    epoch = 0
     bar = tqdm(
         total=cfg.steps,
         initial=start,
@@ -220,15 +250,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     acc = {"loss": 0.0, "bpp": 0.0, "psnr": 0.0, "n": 0}
     amp = cfg.amp and device.type == "cuda"
     for step in range(start, cfg.steps):
-        try:
-            seq = next(it)
-        except StopIteration:
-            epoch += 1
-            if sampler is not None:
-                sampler.set_epoch(epoch)
-            it = iter(loader)
-            seq = next(it)
-        seq = seq.to(device, non_blocking=True)
+        seq = batches.batch(step).to(device, non_blocking=True)
         q = torch.randint(0, NUM_QUALITIES, (seq.shape[0],), device=device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss, bpp, psnr = net(seq, q)
