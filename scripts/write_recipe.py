@@ -72,6 +72,13 @@ def main(variant: str, runs: str = "runs") -> None:
             "note": "two variants trained side by side",
         },
         "loss": "R + lambda * 6:1:1 YUV MSE, lambda log-spaced over qualities 0..63",
+        "caches": [
+            "python -m flavc_codec.train.data build --root ../shared/data/train "
+            f"--out cache/train_{t}.npy --T {t[1]} --crop {t.split('_')[1]} --n {n}"
+            for t, n in (("T3_128", 4000), ("T5_128", 1500), ("T3_256", 1500))
+        ],
+        "commands": f"scripts/train_default.sh {variant} 1 (joint stage resumed to its "
+        "configured steps; see stages)",
     }
     (out / f"{variant}.json").write_text(json.dumps(recipe, indent=1) + "\n")
     print(json.dumps({k: recipe[k] for k in ("variant", "sha256_16", "bytes")}))
