@@ -61,6 +61,25 @@ def _integral(x: np.ndarray, y: np.ndarray, lo: float, hi: float, method: str) -
     raise ValueError(f"unknown BD method {method!r}; use one of {METHODS}")
 
 
+def _mean_gap(x1, y1, x2, y2, method: str, no_overlap: str) -> tuple[float | None, str | None]:
+    """Mean of y2 - y1 over the x range both curves cover (the Bjontegaard integral)."""
+    lo, hi = max(x1.min(), x2.min()), min(x1.max(), x2.max())
+    if not hi > lo:
+        return None, no_overlap
+    i1 = _integral(x1, y1, lo, hi, method)
+    i2 = _integral(x2, y2, lo, hi, method)
+    for i in (i1, i2):
+        if isinstance(i, str):
+            return None, i
+    return (i2 - i1) / (hi - lo), None
+
+
+def _checked(r1, d1, r2, d2, method: str):
+    if method not in METHODS:
+        raise ValueError(f"unknown BD method {method!r}; use one of {METHODS}")
+    return _prepare(r1, d1, r2, d2)
+
+
 def bd_rate_detail(
     r1: Sequence[float],
     d1: Sequence[float],
@@ -69,27 +88,16 @@ def bd_rate_detail(
     method: str = "cubic",
 ) -> tuple[float | None, str | None]:
     """BD-rate in percent of (r2, d2) against the anchor (r1, d1), and a reason if None."""
-    if method not in METHODS:
-        raise ValueError(f"unknown BD method {method!r}; use one of {METHODS}")
-    prep = _prepare(r1, d1, r2, d2)
+    prep = _checked(r1, d1, r2, d2, method)
     if isinstance(prep, str):
         return None, prep
     r1a, d1a, r2a, d2a = prep
-    lr1, lr2 = np.log(r1a), np.log(r2a)
-    lo = max(d1a.min(), d2a.min())
-    hi = min(d1a.max(), d2a.max())
-    if not hi > lo:
-        return None, (
-            f"no quality overlap: anchor {d1a.min():.2f}..{d1a.max():.2f} dB, "
-            f"test {d2a.min():.2f}..{d2a.max():.2f} dB"
-        )
-    i1 = _integral(d1a, lr1, lo, hi, method)
-    i2 = _integral(d2a, lr2, lo, hi, method)
-    for i in (i1, i2):
-        if isinstance(i, str):
-            return None, i
-    avg = (i2 - i1) / (hi - lo)
-    return float((np.exp(avg) - 1.0) * 100.0), None
+    msg = (
+        f"no quality overlap: anchor {d1a.min():.2f}..{d1a.max():.2f} dB, "
+        f"test {d2a.min():.2f}..{d2a.max():.2f} dB"
+    )
+    avg, why = _mean_gap(d1a, np.log(r1a), d2a, np.log(r2a), method, msg)
+    return (None, why) if avg is None else (float((np.exp(avg) - 1.0) * 100.0), None)
 
 
 def bd_psnr_detail(
@@ -100,26 +108,16 @@ def bd_psnr_detail(
     method: str = "cubic",
 ) -> tuple[float | None, str | None]:
     """BD-PSNR in dB of (r2, d2) against the anchor (r1, d1), and a reason if None."""
-    if method not in METHODS:
-        raise ValueError(f"unknown BD method {method!r}; use one of {METHODS}")
-    prep = _prepare(r1, d1, r2, d2)
+    prep = _checked(r1, d1, r2, d2, method)
     if isinstance(prep, str):
         return None, prep
     r1a, d1a, r2a, d2a = prep
-    lr1, lr2 = np.log(r1a), np.log(r2a)
-    lo = max(lr1.min(), lr2.min())
-    hi = min(lr1.max(), lr2.max())
-    if not hi > lo:
-        return None, (
-            f"no rate overlap: anchor {r1a.min():.4g}..{r1a.max():.4g}, "
-            f"test {r2a.min():.4g}..{r2a.max():.4g}"
-        )
-    i1 = _integral(lr1, d1a, lo, hi, method)
-    i2 = _integral(lr2, d2a, lo, hi, method)
-    for i in (i1, i2):
-        if isinstance(i, str):
-            return None, i
-    return float((i2 - i1) / (hi - lo)), None
+    msg = (
+        f"no rate overlap: anchor {r1a.min():.4g}..{r1a.max():.4g}, "
+        f"test {r2a.min():.4g}..{r2a.max():.4g}"
+    )
+    avg, why = _mean_gap(np.log(r1a), d1a, np.log(r2a), d2a, method, msg)
+    return (None, why) if avg is None else (float(avg), None)
 
 
 def bd_rate(r1, d1, r2, d2, method: str = "cubic") -> float | None:
