@@ -253,7 +253,14 @@ def bench(
 @click.option("--init", default=None, help="weights or checkpoint to start from")
 @click.option("--device", default=None)
 @click.option("--threads", type=int, default=None)
-def train(config, stage, variant, data, steps, batch, out, init, device, threads):
+@click.option(
+    "--cache-size",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="sequences to pre-extract when --data is a folder of videos/images",
+)
+def train(config, stage, variant, data, steps, batch, out, init, device, threads, cache_size):
     """Train one stage (resumable). CONFIG defaults to the stage's shipped config."""
     from .train.cli import run_train
 
@@ -268,6 +275,7 @@ def train(config, stage, variant, data, steps, batch, out, init, device, threads
         init=init,
         device=device,
         threads=threads,
+        cache_size=cache_size,
     )
     click.echo(f"weights: {path}")
 
