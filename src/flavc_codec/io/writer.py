@@ -151,6 +151,15 @@ def _fill_plane(plane, arr: np.ndarray) -> None:
     plane.update(buf.tobytes())
 
 
+def _set_color(obj, c: ColorDescription) -> None:
+    """Copy the colour description onto a PyAV codec context or frame, where supported."""
+    for attr in ("color_primaries", "color_trc", "colorspace", "color_range"):
+        try:
+            setattr(obj, attr, getattr(c, attr))
+        except Exception:
+            pass
+
+
 class PyAVWriter(VideoWriter):
     """mp4 (libx264 crf 10, odd sizes padded to even) or mkv (FFV1 lossless, exact size)."""
 
@@ -177,18 +186,7 @@ class PyAVWriter(VideoWriter):
         st.codec_context.time_base = self._tb
         if codec == "libx264":
             st.codec_context.bit_rate = 0
-        c = self.color
-        cc = st.codec_context
-        for attr, val in (
-            ("color_primaries", c.color_primaries),
-            ("color_trc", c.color_trc),
-            ("colorspace", c.colorspace),
-            ("color_range", c.color_range),
-        ):
-            try:
-                setattr(cc, attr, val)
-            except Exception:
-                pass
+        _set_color(st.codec_context, self.color)
         self._stream = st
 
     def write(self, frame: YUVFrame) -> None:
@@ -199,17 +197,7 @@ class PyAVWriter(VideoWriter):
         _fill_plane(vf.planes[0], pad_plane(frame.y, self.enc_h, self.enc_w))
         _fill_plane(vf.planes[1], pad_plane(frame.u, ch, cw))
         _fill_plane(vf.planes[2], pad_plane(frame.v, ch, cw))
-        c = self.color
-        for attr, val in (
-            ("color_primaries", c.color_primaries),
-            ("color_trc", c.color_trc),
-            ("colorspace", c.colorspace),
-            ("color_range", c.color_range),
-        ):
-            try:
-                setattr(vf, attr, val)
-            except Exception:
-                pass
+        _set_color(vf, self.color)
         vf.pts = self.frames_written
         vf.time_base = self._tb
         for pkt in self._stream.encode(vf):
