@@ -126,6 +126,10 @@ class LatentCodec(nn.Module):
         self.register_buffer("z_radius", torch.full((cfg.nz,), Z_RADIUS, dtype=torch.int32))
         self._z_tables: IntTables | None = None
 
+    def _apply(self, fn, recurse=True):  # the cached numpy z tables follow the buffers
+        self._z_tables = None
+        return super()._apply(fn, recurse)
+
     # ---- training ---------------------------------------------------------------------
     def code_latent(self, y: torch.Tensor, q: torch.Tensor, y_prev: torch.Tensor | None):
         """Training-time latent coding. Returns (y_hat ungained, y_prev next, bits_y, bits_z)."""

@@ -61,8 +61,6 @@ class FLAVC(nn.Module):
 
     def _apply(self, fn, recurse=True):  # keep cached numpy tables in sync after .to()
         self._gauss = None
-        for m in (self.intra, self.inter):
-            m._z_tables = None
         return super()._apply(fn, recurse)
 
 

@@ -103,10 +103,6 @@ class MotionCodec(LatentCodec):
 
     temporal = False
 
-    def _apply(self, fn, recurse=True):  # cached numpy z tables follow the buffers
-        self._z_tables = None
-        return super()._apply(fn, recurse)
-
 
 def motion_config(cfg: VariantConfig) -> VariantConfig:
     """Width of the motion coder, derived from the variant (cfg.n etc. apply)."""
@@ -148,10 +144,6 @@ class MEMCInterCodec(LatentCodec):
         self.ctx_net = nn.Sequential(Conv2d(f + 2, f, 3, padding=1), ResBlock(f))
         self.g_a = Analysis(IN_CH, cfg.n, cfg.m, f, cfg.blocks4, cfg.blocks8, cfg.transformer)
         self.g_s = Synthesis(IN_CH, cfg.n, cfg.m, f, f, cfg.blocks8, cfg.transformer)
-
-    def _apply(self, fn, recurse=True):
-        self._z_tables = None
-        return super()._apply(fn, recurse)
 
     # ---- shared pieces ----------------------------------------------------------------
     def flow_from_latent(self, m_hat: torch.Tensor) -> torch.Tensor:
