@@ -9,7 +9,7 @@ import platform
 import sys
 from pathlib import Path
 
-STAGES = ("intra", "inter", "joint", "finetune")
+STAGES = ("intra", "inter", "joint", "joint_long")
 
 
 def cpu_name() -> str:
@@ -42,6 +42,11 @@ def main(variant: str, runs: str = "runs") -> None:
                 "batch": cfg["batch"],
                 "frames": cfg["frames"],
                 "lr": cfg["lr"],
+                "lr_drop": [cfg.get("lr_drop_at", 1.0), cfg.get("lr_drop", 0.1)],
+                "threads": cfg.get("threads") or None,
+                "init": cfg.get("init"),
+                # lr_drop_at and the 6:1:1 loss fix landed together: older configs lack it.
+                "yuv_weighting": "6:1:1" if "lr_drop_at" in cfg else "4:1:1 (plain channel mean)",
                 "data": cfg["data"],
                 "lambda": [cfg["lambda_min"], cfg["lambda_max"]],
                 "seconds_logged": log[-1]["time"] if log else None,
@@ -68,17 +73,17 @@ def main(variant: str, runs: str = "runs") -> None:
             "cpu": cpu_name(),
             "cores": os.cpu_count(),
             "gpu": None,
-            "threads_per_run": 1,
-            "note": "two variants trained side by side",
+            "note": "CPU only; threads per stage are listed with the stages",
         },
-        "loss": "R + lambda * 6:1:1 YUV MSE, lambda log-spaced over qualities 0..63",
+        "loss": "R + lambda * weighted YUV MSE (see yuv_weighting per stage), lambda "
+        "log-spaced over qualities 0..63",
         "caches": [
             "python -m flavc_codec.train.data build --root ../shared/data/train "
             f"--out cache/train_{t}.npy --T {t[1]} --crop {t.split('_')[1]} --n {n}"
             for t, n in (("T3_128", 4000), ("T5_128", 1500), ("T3_256", 1500))
         ],
-        "commands": f"scripts/train_default.sh {variant} 1 (joint stage resumed to its "
-        "configured steps; see stages)",
+        "commands": f"scripts/train_default.sh {variant} THREADS 1 LONG (threads and "
+        "stages as listed; each stage resumed to its configured steps)",
     }
     (out / f"{variant}.json").write_text(json.dumps(recipe, indent=1) + "\n")
     print(json.dumps({k: recipe[k] for k in ("variant", "sha256_16", "bytes")}))

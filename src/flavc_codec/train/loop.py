@@ -33,6 +33,8 @@ class TrainConfig:
     batch: int = 8
     lr: float = 1e-4
     steps: int = 1000
+    lr_drop_at: float = 1.0  # fraction of `steps` after which the lr is multiplied by lr_drop
+    lr_drop: float = 0.1
     lambda_min: float = 50.0  # lambda of quality 0 (distortion: 6:1:1 weighted MSE on [0,1])
     lambda_max: float = 1600.0  # lambda of quality 63
     distortion: str = "mse"  # mse | ms-ssim (luma)
@@ -65,10 +67,20 @@ def lambda_of(q: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     )
 
 
+# Per-channel weights of the packed layout (4 luma phases, U, V) giving (6 Y + U + V) / 8,
+# the PSNR-YUV weighting of the benchmark. A plain mean over the 6 channels would be 4:1:1.
+YUV611 = (6 / 32, 6 / 32, 6 / 32, 6 / 32, 1 / 8, 1 / 8)
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Step schedule: constant, then one drop for the last part of the run."""
+    return cfg.lr * (cfg.lr_drop if step >= cfg.lr_drop_at * cfg.steps else 1.0)
+
+
 def distortion(x_hat: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
-    """Per-sample distortion. MSE over the 6 packed channels is the 6:1:1 YUV weighting."""
+    """Per-sample distortion: 6:1:1 weighted YUV MSE, or 1 - MS-SSIM of luma."""
     if kind == "mse":
-        return (x_hat - x).pow(2).flatten(1).mean(1)
+        return ((x_hat - x).pow(2).mean((2, 3)) * x.new_tensor(YUV611)).sum(1)
     if kind == "ms-ssim":
         from pytorch_msssim import ms_ssim
 
@@ -96,14 +108,14 @@ def sequence_loss(model: FLAVC, seq: torch.Tensor, q: torch.Tensor, cfg: TrainCo
         mse = distortion(out.x_hat, seq[:, 0], cfg.distortion)
         losses.append(bpp + lam * mse)
         bpps.append(bpp.detach())
-        mses.append((out.x_hat.detach().clamp(0, 1) - seq[:, 0]).pow(2).flatten(1).mean(1))
+        mses.append(distortion(out.x_hat.detach().clamp(0, 1), seq[:, 0], "mse"))
     for i in range(1, t):
         out = model.inter(seq[:, i], q, out.feat, out.y_prev)
         bpp = (out.bits_y + out.bits_z) / npix
         mse = distortion(out.x_hat, seq[:, i], cfg.distortion)
         losses.append(bpp + lam * mse)
         bpps.append(bpp.detach())
-        mses.append((out.x_hat.detach().clamp(0, 1) - seq[:, i]).pow(2).flatten(1).mean(1))
+        mses.append(distortion(out.x_hat.detach().clamp(0, 1), seq[:, i], "mse"))
     loss = torch.stack(losses).mean()
     bpp = torch.stack(bpps).mean()
     psnr = (10 * torch.log10(1 / torch.stack(mses).clamp_min(1e-10))).mean()
@@ -252,6 +264,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     for step in range(start, cfg.steps):
         seq = batches.batch(step).to(device, non_blocking=True)
         q = torch.randint(0, NUM_QUALITIES, (seq.shape[0],), device=device)
+        for g in opt.param_groups:  # from the config, so a resumed run can change it
+            g["lr"] = lr_at(step, cfg)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss, bpp, psnr = net(seq, q)
         opt.zero_grad(set_to_none=True)

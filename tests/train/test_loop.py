@@ -1,0 +1,55 @@
+"""The training loss and schedule: what the optimiser sees must match what the benchmark
+measures (PSNR-YUV weighted 6:1:1)."""
+
+import numpy as np
+import pytest
+import torch
+
+from flavc_codec.train.loop import TrainConfig, distortion, lambda_of, lr_at
+
+
+def _planes_to_packed(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> torch.Tensor:
+    t = torch.from_numpy(y)[None, None].double()
+    luma = torch.nn.functional.pixel_unshuffle(t, 2)[0]
+    return torch.cat([luma, torch.from_numpy(u)[None].double(), torch.from_numpy(v)[None].double()])
+
+
+def test_mse_distortion_is_the_benchmarks_611_weighting():
+    rng = np.random.default_rng(1)
+    h, w = 16, 24
+    ref = [
+        rng.integers(0, 256, s).astype(np.uint8)
+        for s in ((h, w), (h // 2, w // 2), (h // 2, w // 2))
+    ]
+    # Chroma errors much larger than luma errors: a 4:1:1 or equal weighting would differ.
+    noise = (3, 20, 11)
+    dec = [
+        np.clip(p.astype(int) + rng.integers(-n, n + 1, p.shape), 0, 255).astype(np.uint8)
+        for p, n in zip(ref, noise)
+    ]
+    x = _planes_to_packed(*[p / 255.0 for p in ref])[None]
+    x_hat = _planes_to_packed(*[p / 255.0 for p in dec])[None]
+    d = float(distortion(x_hat, x, "mse")[0])
+    mse = [np.mean((a.astype(float) - b.astype(float)) ** 2) / 255**2 for a, b in zip(ref, dec)]
+    assert d == pytest.approx((6 * mse[0] + mse[1] + mse[2]) / 8, rel=1e-12)
+    assert d != pytest.approx(float(np.mean([mse[0]] * 4 + mse[1:])), rel=1e-3)
+
+
+def test_distortion_is_per_sample():
+    x = torch.rand(3, 6, 8, 8)
+    x_hat = x.clone()
+    x_hat[1] += 0.1
+    d = distortion(x_hat, x, "mse")
+    assert d.shape == (3,)
+    assert d[0] == 0 and d[2] == 0 and d[1] == pytest.approx(0.01, rel=1e-5)
+
+
+def test_lr_drop_and_lambda_range():
+    cfg = TrainConfig(lr=2e-4, steps=1000, lr_drop_at=0.85, lr_drop=0.1)
+    assert lr_at(0, cfg) == 2e-4
+    assert lr_at(849, cfg) == 2e-4
+    assert lr_at(850, cfg) == pytest.approx(2e-5)
+    assert lr_at(999, cfg) == pytest.approx(2e-5)
+    assert lr_at(999, TrainConfig(lr=1e-4, steps=1000)) == 1e-4  # default: no drop
+    lam = lambda_of(torch.tensor([0, 63]), TrainConfig(lambda_min=50, lambda_max=3200))
+    assert lam.tolist() == pytest.approx([50.0, 3200.0], rel=1e-5)
