@@ -1,6 +1,8 @@
 """The training loss and schedule: what the optimiser sees must match what the benchmark
 measures (PSNR-YUV weighted 6:1:1)."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -53,3 +55,33 @@ def test_lr_drop_and_lambda_range():
     assert lr_at(999, TrainConfig(lr=1e-4, steps=1000)) == 1e-4  # default: no drop
     lam = lambda_of(torch.tensor([0, 63]), TrainConfig(lambda_min=50, lambda_max=3200))
     assert lam.tolist() == pytest.approx([50.0, 3200.0], rel=1e-5)
+
+
+def test_resume_drops_log_lines_past_the_checkpoint(tmp_path):
+    from flavc_codec.train.loop import _truncate_log
+
+    log = tmp_path / "log.jsonl"
+    lines = [f'{{"loss": 1.0, "step": {s}}}' for s in (10, 20, 30, 40)]
+    log.write_text("\n".join(lines) + '\n{"loss": 1.0, "st')  # killed mid-write
+    _truncate_log(log, 20)
+    assert [json.loads(x)["step"] for x in log.read_text().splitlines()] == [10, 20]
+    _truncate_log(tmp_path / "missing.jsonl", 5)  # no log yet: nothing to do
+
+
+def test_caches_with_fewer_frames_mix_with_longer_sequences(tmp_path):
+    from flavc_codec.train.loop import _Batches, _datasets
+
+    rng = np.random.default_rng(0)
+    long_small = tmp_path / "t5.npy"
+    short_big = tmp_path / "t3.npy"
+    np.save(long_small, rng.integers(0, 256, (4, 5, 6, 8, 8), dtype=np.uint8))
+    np.save(short_big, rng.integers(0, 256, (4, 3, 6, 16, 16), dtype=np.uint8))
+    cfg = TrainConfig(stage="joint", frames=5, batch=4, data=[str(long_small), str(short_big)])
+    b = _Batches(_datasets(cfg), cfg, ddp=False)
+    assert b.batch(0).shape == (4, 5, 6, 8, 8)
+    assert b.batch(1).shape == (1, 3, 6, 16, 16)  # same pixels per batch, its own length
+    one = tmp_path / "t1.npy"
+    np.save(one, rng.integers(0, 256, (2, 1, 6, 8, 8), dtype=np.uint8))
+    with pytest.raises(ValueError, match="needs 2"):
+        _datasets(TrainConfig(stage="inter", frames=3, data=[str(one)]))
+    assert len(_datasets(TrainConfig(stage="intra", frames=1, data=[str(one)]))) == 1

@@ -136,14 +136,21 @@ class _SequenceLoss(torch.nn.Module):
 
 
 def _datasets(cfg: TrainConfig) -> list:
-    """One dataset per data source (sources may differ in crop size)."""
+    """One dataset per data source (sources may differ in crop size). A cache holding fewer
+    frames than ``cfg.frames`` gives sequences of its own length, so long sequences of small
+    crops (error propagation) can be mixed with short sequences of large crops."""
+    import numpy as np
+
     from .data import CachedSequences, VideoFolder, VimeoSeptuplet, check_not_eval
 
     sets = []
     for src in cfg.data:
         p = check_not_eval(src)
         if p.suffix == ".npy":
-            sets.append(CachedSequences(p, T=cfg.frames))
+            t = min(cfg.frames, int(np.load(p, mmap_mode="r").shape[1]))
+            if t < 2 <= cfg.frames:
+                raise ValueError(f"{p}: one frame per sequence, stage {cfg.stage} needs 2+")
+            sets.append(CachedSequences(p, T=t))
         elif (p / "sep_trainlist.txt").exists():
             sets.append(VimeoSeptuplet(p, T=cfg.frames))
         else:
@@ -251,6 +258,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
 
     batches = _Batches(_datasets(cfg), cfg, ddp)
     log_path = out / "log.jsonl"
+    if rank == 0:
+        _truncate_log(log_path, start)
     bar = tqdm(
         total=cfg.steps,
         initial=start,
@@ -317,6 +326,21 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     if ddp:
         dist.destroy_process_group()
     return wpath
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """On (re)start, drop log lines past the checkpoint: a run killed between checkpoints
+    logged steps that the resumed run repeats."""
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            if int(json.loads(line)["step"]) <= step:
+                keep.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by the kill
+    path.write_text("".join(k + "\n" for k in keep))
 
 
 def _save_ckpt(model, opt, step: int, path: Path) -> None:
