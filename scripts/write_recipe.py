@@ -51,6 +51,8 @@ def main(variant: str, runs: str = "runs") -> None:
                 "lambda": [cfg["lambda_min"], cfg["lambda_max"]],
                 "seconds_logged": log[-1]["time"] if log else None,
                 "last_log": log[-1] if log else None,
+                # what the config cannot say (a restart with another setting, ...)
+                "note": (d / "note.txt").read_text().strip() if (d / "note.txt").exists() else None,
             }
         )
         if w.exists():
