@@ -46,8 +46,8 @@ def diagnose_clip(path: str, model: str, weights: str | None, qualities, frames:
     with tempfile.TemporaryDirectory() as tmp:
         for q in qualities:
             stream, recon = os.path.join(tmp, "s.flv"), os.path.join(tmp, "r.y4m")
-            kw = {"weights": weights} if weights else {}
-            common = {"quality": q, "device": "cpu", "model": model, "progress": False, **kw}
+            common = {"quality": q, "device": "cpu", "model": model, "weights": weights,
+                      "progress": False}  # fmt: skip
             st = encode_file(path, stream, intra_period=32, frames=frames, recon=recon, **common)
             _, dec = read_frames(recon)
             p = [psnr_yuv(a, b)[3] for a, b in zip(ref, dec, strict=True)]

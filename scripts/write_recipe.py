@@ -25,6 +25,7 @@ def cpu_name() -> str:
 def main(variant: str, runs: str = "runs") -> None:
     sys.path.insert(0, "src")
     from flavc_codec.models.flavc import weights_hash
+    from flavc_codec.train.loop import TrainConfig
 
     stages = []
     final = None
@@ -42,7 +43,10 @@ def main(variant: str, runs: str = "runs") -> None:
                 "batch": cfg["batch"],
                 "frames": cfg["frames"],
                 "lr": cfg["lr"],
-                "lr_drop": [cfg.get("lr_drop_at", 1.0), cfg.get("lr_drop", 0.1)],
+                "lr_drop": [
+                    cfg.get("lr_drop_at", TrainConfig.lr_drop_at),
+                    cfg.get("lr_drop", TrainConfig.lr_drop),
+                ],
                 "threads": cfg.get("threads") or None,
                 "init": cfg.get("init"),
                 # lr_drop_at and the 6:1:1 loss fix landed together: older configs lack it.
