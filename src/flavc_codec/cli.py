@@ -260,7 +260,15 @@ def bench(
     show_default=True,
     help="sequences to pre-extract when --data is a folder of videos/images",
 )
-def train(config, stage, variant, data, steps, batch, out, init, device, threads, cache_size):
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="minutes; then checkpoint and stop (rerun to resume)",
+)
+def train(
+    config, stage, variant, data, steps, batch, out, init, device, threads, cache_size, time_limit
+):
     """Train one stage (resumable). CONFIG defaults to the stage's shipped config."""
     from .train.cli import run_train
 
@@ -276,6 +284,7 @@ def train(config, stage, variant, data, steps, batch, out, init, device, threads
         device=device,
         threads=threads,
         cache_size=cache_size,
+        time_limit=time_limit,
     )
     click.echo(f"weights: {path}")
 

@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device")
     p.add_argument("--data", nargs="+")
     p.add_argument("--cache-size", type=int, default=2000)
+    p.add_argument("--time-limit", type=float, help="minutes; then checkpoint and stop")
     a = p.parse_args(argv)
     print(
         run_train(
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
             device=a.device,
             threads=a.threads,
             cache_size=a.cache_size,
+            time_limit=a.time_limit,
         )
     )
 

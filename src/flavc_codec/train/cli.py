@@ -44,6 +44,7 @@ def run_train(
     device: str | None = None,
     threads: int | None = None,
     cache_size: int = 2000,
+    time_limit: float | None = None,
 ) -> Path:
     from .loop import TrainConfig, train
 
@@ -61,6 +62,7 @@ def run_train(
         init=init,
         device=device,
         threads=threads,
+        time_limit=time_limit,
     )
     if variant and out is None:
         cfg.out = str(Path(cfg.out).parent.parent / variant / cfg.stage)

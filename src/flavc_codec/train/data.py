@@ -28,12 +28,15 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 from torch.utils.data import Dataset
+
+if TYPE_CHECKING:
+    import av
 
 VIDEO_EXTS = {
     ".mp4",
@@ -156,6 +159,8 @@ def frame_to_yuv420(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """RGB uint8 (H, W, 3), even H, W -> yuv420p planes via FFmpeg's swscale (PyAV)."""
+    import av
+
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     H, W = rgb.shape[:2]
     if H % 2 or W % 2:
@@ -211,6 +216,8 @@ def _to_tensor(seq_u8: np.ndarray, hflip: bool = False) -> torch.Tensor:
 # --------------------------------------------------------------------------------------
 def probe_video(path, max_frames: int | None = None) -> dict:
     """Size and frame count (counted by demuxing packets, no decoding; capped)."""
+    import av
+
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         W, H = s.codec_context.width, s.codec_context.height
@@ -228,6 +235,8 @@ def probe_video(path, max_frames: int | None = None) -> dict:
 
 
 def _iter_frames(path, max_frames: int | None = None, threads: int = 1):
+    import av
+
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         if threads > 1:

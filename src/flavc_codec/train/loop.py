@@ -48,6 +48,7 @@ class TrainConfig:
     seed: int = 0
     workers: int = 0
     freeze_intra: bool = True  # inter stage: intra codec frozen
+    time_limit: float = 0.0  # minutes; > 0: checkpoint and stop (resumable) once exceeded
 
     @classmethod
     def load(cls, path: str | Path, **overrides) -> TrainConfig:
@@ -223,6 +224,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         device = torch.device(cfg.device)
     if device.type == "cuda":
         torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = True  # fixed crop sizes: autotune the convolutions
+        torch.set_float32_matmul_precision("high")  # TF32 matmuls when amp is off
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed + rank)
@@ -238,7 +241,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
+        if "opt" in ck:  # a model-only checkpoint (moved between machines) restarts AdamW
+            opt.load_state_dict(ck["opt"])
         start = int(ck["step"])
     elif cfg.init:
         _init_from(model, cfg.init)
@@ -270,6 +274,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     t0 = time.time()
     acc = {"loss": 0.0, "bpp": 0.0, "psnr": 0.0, "n": 0}
     amp = cfg.amp and device.type == "cuda"
+    step = start - 1
     for step in range(start, cfg.steps):
         seq = batches.batch(step).to(device, non_blocking=True)
         q = torch.randint(0, NUM_QUALITIES, (seq.shape[0],), device=device)
@@ -281,15 +286,24 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        acc["loss"] += loss.item()
-        acc["bpp"] += bpp.item()
-        acc["psnr"] += psnr.item()
+        # detached sums, read at log time: a .item() per step would sync the GPU each step
+        acc["loss"] += loss.detach()
+        acc["bpp"] += bpp.detach()
+        acc["psnr"] += psnr.detach()
         acc["n"] += 1
         bar.update(1)
-        last = step + 1 == cfg.steps
+        over = cfg.time_limit > 0 and time.time() - t0 > 60 * cfg.time_limit
+        if ddp:
+            over = over and (step + 1) % cfg.log_every == 0
+        if ddp and cfg.time_limit > 0 and (step + 1) % cfg.log_every == 0:
+            # every rank stops at the same step (checked at log steps: a sync each step costs)
+            flag = torch.tensor([float(over)], device=device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            over = bool(flag.item())
+        last = step + 1 == cfg.steps or over
         if ((step + 1) % cfg.log_every == 0 or last) and rank == 0 and acc["n"] > 0:
             n = acc.pop("n")
-            rec = {k: v / n for k, v in acc.items()}
+            rec = {k: float(v) / n for k, v in acc.items()}
             rec.update(step=step + 1, time=round(time.time() - t0, 1))
             bar.set_postfix(
                 loss=f"{rec['loss']:.3f}", bpp=f"{rec['bpp']:.3f}", psnr=f"{rec['psnr']:.2f}"
@@ -297,8 +311,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             with log_path.open("a") as f:
                 f.write(json.dumps(rec) + "\n")
             acc = {"loss": 0.0, "bpp": 0.0, "psnr": 0.0, "n": 0}
-        if ((step + 1) % cfg.ckpt_every == 0 or step + 1 == cfg.steps) and rank == 0:
+        if ((step + 1) % cfg.ckpt_every == 0 or last) and rank == 0:
             _save_ckpt(model, opt, step + 1, ckpt_path)
+        if over:
+            print(f"time limit ({cfg.time_limit} min) reached at step {step + 1}; resumable")
+            break
     bar.close()
     if ddp:
         dist.barrier()
@@ -308,7 +325,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         model.update_tables()
         recipe = {
             "config": asdict(cfg),
-            "steps": cfg.steps,
+            "steps": step + 1,
             "device": str(device),
             "world_size": int(os.environ.get("WORLD_SIZE", "1")),
             "seconds_this_run": round(time.time() - t0, 1),
