@@ -247,6 +247,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     elif cfg.init:
         _init_from(model, cfg.init)
     model.to(device).train()
+    for st in opt.state.values():  # loaded while the params were on the CPU
+        for k, v in st.items():
+            if torch.is_tensor(v) and k != "step":
+                st[k] = v.to(device)
     if cfg.stage == "inter" and cfg.freeze_intra:
         model.intra.eval()
     trainable = {id(p) for p in params}
