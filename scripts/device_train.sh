@@ -15,13 +15,17 @@ export PYTHONPATH=/tmp/site:$PWD/src
 $PY -c "import torch, numpy, compressai, constriction; from flavc_codec.models.flavc import FLAVC
 print('torch', torch.__version__, 'numpy', numpy.__version__, torch.cuda.get_device_name())" || exit 1
 mkdir -p cache
-unpack() {  # NAME PACK...: unpack again only when the set of packs changed
+unpack() {  # NAME PACK...: unpack again only when the set of carried packs changed
   local name=$1; shift
+  if [ $# = 0 ]; then  # packs not carried this call: a warm machine keeps its caches
+    [ -f "cache/$name.npy" ] && return 0
+    echo "no packs for cache/$name.npy: carry them (devdata/...)"; return 1
+  fi
   [ -f "cache/$name.npy" ] && [ "$(cat "cache/$name.key" 2>/dev/null)" = "$*" ] && return 0
   $PY scripts/pack_cache.py unpack "$@" "cache/$name.npy" --workers 16 && echo "$*" > "cache/$name.key"
 }
-unpack dev_T5_128 devdata/t5_128 || exit 1
-unpack dev_T3_256 $(ls -d devdata/t3_256*) || exit 1
+unpack dev_T5_128 $(ls -d devdata/t5_128 2>/dev/null) || exit 1
+unpack dev_T3_256 $(ls -d devdata/t3_256* 2>/dev/null) || exit 1
 if [ "$CHECKS" = 1 ]; then
   X=/tmp/xdev; rm -rf $X; mkdir -p $X
   timeout 120 $PY benchmarks/cross_device.py encode devdata/xclip.npz $X/clip --device cuda > $X/clip.log 2>&1

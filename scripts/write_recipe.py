@@ -9,7 +9,7 @@ import platform
 import sys
 from pathlib import Path
 
-STAGES = ("intra", "inter", "joint", "joint_long")
+STAGES = ("intra", "inter", "joint", "joint_long", "joint_gpu")
 
 
 def cpu_name() -> str:
@@ -20,6 +20,18 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def _seconds(log: list[dict]) -> float | None:
+    """Training time of a log that may join several runs (each restarts its clock)."""
+    if not log:
+        return None
+    total, prev = 0.0, 0.0
+    for rec in log:
+        if rec["time"] < prev:
+            total += prev
+        prev = rec["time"]
+    return round(total + prev, 1)
 
 
 def main(variant: str, runs: str = "runs") -> None:
@@ -36,10 +48,13 @@ def main(variant: str, runs: str = "runs") -> None:
         cfg = json.loads((d / "config.json").read_text())
         log = [json.loads(x) for x in (d / "log.jsonl").read_text().splitlines() if x.strip()]
         w = d / f"{variant}.safetensors"
+        wj = d / "weights.json"
+        device = json.loads(wj.read_text())["recipe"].get("device") if wj.exists() else None
         stages.append(
             {
                 "stage": st,
-                "steps": cfg["steps"],
+                "steps": log[-1]["step"] if log else cfg["steps"],
+                "device": device,
                 "batch": cfg["batch"],
                 "frames": cfg["frames"],
                 "lr": cfg["lr"],
@@ -53,7 +68,7 @@ def main(variant: str, runs: str = "runs") -> None:
                 "yuv_weighting": "6:1:1" if "lr_drop_at" in cfg else "4:1:1 (plain channel mean)",
                 "data": cfg["data"],
                 "lambda": [cfg["lambda_min"], cfg["lambda_max"]],
-                "seconds_logged": log[-1]["time"] if log else None,
+                "seconds_logged": _seconds(log),
                 "last_log": log[-1] if log else None,
                 # what the config cannot say (a restart with another setting, ...)
                 "note": (d / "note.txt").read_text().strip() if (d / "note.txt").exists() else None,
@@ -78,8 +93,10 @@ def main(variant: str, runs: str = "runs") -> None:
         "hardware": {
             "cpu": cpu_name(),
             "cores": os.cpu_count(),
-            "gpu": None,
-            "note": "CPU only; threads per stage are listed with the stages",
+            "gpu": "NVIDIA H100 80GB HBM3 (stage joint_gpu)"
+            if any(str(s["device"]).startswith("cuda") for s in stages)
+            else None,
+            "note": "threads per CPU stage and the device of each stage are listed with the stages",
         },
         "loss": "R + lambda * weighted YUV MSE (see yuv_weighting per stage), lambda "
         "log-spaced over qualities 0..63",
@@ -89,7 +106,13 @@ def main(variant: str, runs: str = "runs") -> None:
             for t, n in (("T3_128", 4000), ("T5_128", 1500), ("T3_256", 1500))
         ],
         "commands": f"scripts/train_default.sh {variant} THREADS 1 LONG (threads and "
-        "stages as listed; each stage resumed to its configured steps)",
+        "stages as listed; each stage resumed to its configured steps)"
+        + (
+            "; joint_gpu: scripts/device_train.sh on a lent GPU, see the stage's note and "
+            "docs/TRAINING.md"
+            if any(s["stage"] == "joint_gpu" for s in stages)
+            else ""
+        ),
     }
     (out / f"{variant}.json").write_text(json.dumps(recipe, indent=1) + "\n")
     print(json.dumps({k: recipe[k] for k in ("variant", "sha256_16", "bytes")}))

@@ -85,3 +85,34 @@ def test_caches_with_fewer_frames_mix_with_longer_sequences(tmp_path):
     with pytest.raises(ValueError, match="needs 2"):
         _datasets(TrainConfig(stage="inter", frames=3, data=[str(one)]))
     assert len(_datasets(TrainConfig(stage="intra", frames=1, data=[str(one)]))) == 1
+
+
+def test_time_limit_stops_resumably_and_model_only_checkpoints_resume(tmp_path):
+    """--time-limit checkpoints and stops; a checkpoint without optimiser state (the form
+    moved between machines) resumes at its step with a fresh AdamW."""
+    from flavc_codec.train.loop import train
+
+    cache = tmp_path / "c.npy"
+    np.save(cache, np.random.default_rng(0).integers(0, 256, (4, 1, 6, 32, 32), dtype=np.uint8))
+    cfg = TrainConfig(
+        variant="flavc-light",
+        stage="intra",
+        data=[str(cache)],
+        batch=1,
+        steps=50,
+        ckpt_every=100,
+        out=str(tmp_path / "run"),
+        time_limit=1e-9,
+        threads=1,
+    )
+    train(cfg, progress=False)
+    ck = torch.load(tmp_path / "run" / "last.ckpt", weights_only=True)
+    assert ck["step"] == 1 and "opt" in ck
+    recipe = json.loads((tmp_path / "run" / "weights.json").read_text())["recipe"]
+    assert recipe["steps"] == 1
+    torch.save({"model": ck["model"], "step": ck["step"]}, tmp_path / "run" / "last.ckpt")
+    train(cfg, progress=False)
+    assert torch.load(tmp_path / "run" / "last.ckpt", weights_only=True)["step"] == 2
+    log = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    steps = [json.loads(x)["step"] for x in log]
+    assert steps == [1, 2]

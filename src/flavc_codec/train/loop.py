@@ -44,7 +44,7 @@ class TrainConfig:
     log_every: int = 10
     threads: int = 0  # 0: torch default
     device: str = "auto"
-    amp: bool = True  # bf16 autocast on CUDA
+    amp: bool = False  # bf16 autocast on CUDA: opt-in, unvalidated (the GPU run used fp32+TF32)
     seed: int = 0
     workers: int = 0
     freeze_intra: bool = True  # inter stage: intra codec frozen
