@@ -7,10 +7,12 @@ the encoding machine: the clip travels as a .npz of planes.
 
     # here: cut a clip (odd size on purpose) from any video PyAV reads
     python benchmarks/cross_device.py make CLIP.mp4 devdata/xclip.npz --size 417x239 --frames 12
-    # on the GPU machine: encode, decode there too, time both
+    # on the GPU machine: encode, decode there too, time both (no PyAV needed there)
     python benchmarks/cross_device.py encode devdata/xclip.npz OUTDIR --device cuda
     # back here: decode OUTDIR/stream.flv on the CPU and compare
     python benchmarks/cross_device.py check OUTDIR [--json benchmarks/results/cross_device.json]
+
+``check`` finds the weights by the stream's hash (package folder, then ``$FLAVC_WEIGHTS``).
 """
 
 from __future__ import annotations
@@ -143,6 +145,7 @@ def encode(
         "torch": torch.__version__,
         "platform": platform.platform(),
         "model": model,
+        "weights_sha256_16": enc.hash,
         "quality": quality,
         "intra_period": ip,
         "size": f"{w}x{h}",
