@@ -24,26 +24,17 @@ import platform
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 
-def _info(w: int, h: int) -> SimpleNamespace:
-    return SimpleNamespace(
-        width=w,
-        height=h,
-        fps_num=25,
-        fps_den=1,
-        pix_fmt="yuv420p",
-        bit_depth=8,
-        color_primaries=2,
-        color_trc=2,
-        colorspace=2,
-        color_range=0,
-    )
+def _info(w: int, h: int, n: int):
+    """The reader's own source description (its bit depth needs no PyAV for yuv420p)."""
+    from flavc_codec.io.reader import SourceInfo
+
+    return SourceInfo(w, h, 25, 1, n, "yuv420p", 2, 2, 2, 0)
 
 
 def make(src: str, dst: Path, size: str, frames: int) -> None:
@@ -88,6 +79,8 @@ def _sha(path: Path) -> str:
 
 
 def _decode(stream: Path, out: Path, device: str, split: dict | None = None) -> list[float]:
+    import torch
+
     from flavc_codec.bitstream import StreamReader
     from flavc_codec.codec import Decoder
     from flavc_codec.io.writer import open_writer
@@ -101,8 +94,6 @@ def _decode(stream: Path, out: Path, device: str, split: dict | None = None) -> 
                 t = time.perf_counter()
                 f = dec.decode(r.read_frame(i), i)
                 if dec.device.type == "cuda":
-                    import torch
-
                     torch.cuda.synchronize()
                 times.append(time.perf_counter() - t)
                 w.write(f)
@@ -122,7 +113,7 @@ def encode(
 
     frames = _frames(npz, tile)
     w, h = frames[0].width, frames[0].height
-    info = _info(w, h)
+    info = _info(w, h, len(frames))
     outdir.mkdir(parents=True, exist_ok=True)
     enc = Encoder(model, quality, ip, device)
     times = []
@@ -168,15 +159,14 @@ def encode(
         raise SystemExit("decode on the encoding device differs from the encoder's recon")
 
 
-def _y4m_frames(path: Path, w: int, h: int) -> list[np.ndarray]:
-    b = path.read_bytes()
-    n = w * h + 2 * ((w + 1) // 2) * ((h + 1) // 2)
-    i, out = b.index(b"\n") + 1, []
-    while i < len(b):
-        j = b.index(b"\n", i) + 1
-        out.append(np.frombuffer(b[j : j + n], np.uint8).astype(np.int16))
-        i = j + n
-    return out
+def _samples(path: Path) -> list[np.ndarray]:
+    """Each frame's Y, U and V samples as one int16 vector."""
+    from flavc_codec.io.reader import read_frames
+
+    _, frames = read_frames(str(path))
+    return [
+        np.concatenate([f.y.ravel(), f.u.ravel(), f.v.ravel()]).astype(np.int16) for f in frames
+    ]
 
 
 def check(outdir: Path, json_path: Path | None) -> None:
@@ -192,9 +182,8 @@ def check(outdir: Path, json_path: Path | None) -> None:
     out = Path("/tmp") / f"cross_device_{meta['stream_sha256'][:12]}.y4m"
     _decode(outdir / "stream.flv", out, "cpu")
     equal = _sha(out) == meta["enc_recon_sha256"]
-    w, h = (int(v) for v in meta["size"].split("x"))
     per_frame = []
-    for a, b in zip(_y4m_frames(out, w, h), _y4m_frames(outdir / "enc_recon.y4m", w, h)):
+    for a, b in zip(_samples(out), _samples(outdir / "enc_recon.y4m")):
         d = np.abs(a - b)
         mse = float((d.astype(np.float64) ** 2).mean())
         per_frame.append(

@@ -49,12 +49,13 @@ def main(variant: str, runs: str = "runs") -> None:
         log = [json.loads(x) for x in (d / "log.jsonl").read_text().splitlines() if x.strip()]
         w = d / f"{variant}.safetensors"
         wj = d / "weights.json"
-        device = json.loads(wj.read_text())["recipe"].get("device") if wj.exists() else None
+        run = json.loads(wj.read_text())["recipe"] if wj.exists() else {}
         stages.append(
             {
                 "stage": st,
                 "steps": log[-1]["step"] if log else cfg["steps"],
-                "device": device,
+                "device": run.get("device"),
+                "device_name": run.get("device_name"),
                 "batch": cfg["batch"],
                 "frames": cfg["frames"],
                 "lr": cfg["lr"],
@@ -93,9 +94,12 @@ def main(variant: str, runs: str = "runs") -> None:
         "hardware": {
             "cpu": cpu_name(),
             "cores": os.cpu_count(),
-            "gpu": "NVIDIA H100 80GB HBM3 (stage joint_gpu)"
-            if any(str(s["device"]).startswith("cuda") for s in stages)
-            else None,
+            "gpu": "; ".join(
+                f"{s['device_name'] or 'unrecorded CUDA device'} (stage {s['stage']})"
+                for s in stages
+                if str(s["device"]).startswith("cuda")
+            )
+            or None,
             "note": "threads per CPU stage and the device of each stage are listed with the stages",
         },
         "loss": "R + lambda * weighted YUV MSE (see yuv_weighting per stage), lambda "

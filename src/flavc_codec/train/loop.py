@@ -233,7 +233,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
 
-    model = FLAVC(get_variant(cfg.variant))
+    # on the training device before any state is loaded: AdamW's load_state_dict then puts
+    # its moments on the parameters' device
+    model = FLAVC(get_variant(cfg.variant)).to(device)
     ckpt_path = out / "last.ckpt"
     start = 0
     params = _trainable(model, cfg)
@@ -246,11 +248,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         start = int(ck["step"])
     elif cfg.init:
         _init_from(model, cfg.init)
-    model.to(device).train()
-    for st in opt.state.values():  # loaded while the params were on the CPU
-        for k, v in st.items():
-            if torch.is_tensor(v) and k != "step":
-                st[k] = v.to(device)
+    model.train()
     if cfg.stage == "inter" and cfg.freeze_intra:
         model.intra.eval()
     trainable = {id(p) for p in params}
@@ -297,13 +295,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         acc["n"] += 1
         bar.update(1)
         over = cfg.time_limit > 0 and time.time() - t0 > 60 * cfg.time_limit
-        if ddp:
-            over = over and (step + 1) % cfg.log_every == 0
-        if ddp and cfg.time_limit > 0 and (step + 1) % cfg.log_every == 0:
-            # every rank stops at the same step (checked at log steps: a sync each step costs)
-            flag = torch.tensor([float(over)], device=device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            over = bool(flag.item())
+        if ddp and cfg.time_limit > 0:
+            # every rank stops at the same step; agreed at log steps only (each is a sync)
+            over = (step + 1) % cfg.log_every == 0 and _any_rank(over, device)
         last = step + 1 == cfg.steps or over
         if ((step + 1) % cfg.log_every == 0 or last) and rank == 0 and acc["n"] > 0:
             n = acc.pop("n")
@@ -331,6 +325,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             "config": asdict(cfg),
             "steps": step + 1,
             "device": str(device),
+            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
             "world_size": int(os.environ.get("WORLD_SIZE", "1")),
             "seconds_this_run": round(time.time() - t0, 1),
         }
@@ -347,6 +342,12 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     if ddp:
         dist.destroy_process_group()
     return wpath
+
+
+def _any_rank(flag: bool, device: torch.device) -> bool:
+    t = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
 
 
 def _truncate_log(path: Path, step: int) -> None:
