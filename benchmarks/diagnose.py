@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Where do a model's weights lose quality? Two measurements per clip:
+"""Where do a model's weights lose quality? Three measurements per clip:
 
 1. Intra rate-distortion: the first frame coded as an I-frame at each quality (real
    streams: bpp from the coded bytes). A top quality that doubles the bits for a few
@@ -7,6 +7,11 @@
 2. Error propagation in a GOP: the encoder's reconstruction of the first ``--frames``
    frames (low delay, one I-frame then P-frames), PSNR-YUV of the I-frame, of P-frames 1-3
    and of P-frames 16 and later.
+3. The intra transforms without quantization: the first frame through analysis and
+   synthesis with the latent left continuous (infinite rate). When this is no better
+   than the top quality (the synthesis is tuned to the quantized grid, so it can even be
+   worse), more rate cannot buy quality: the limit is the transforms' capacity or
+   training, not the quantizer or the entropy model.
 
 Writes ``benchmarks/results/diagnose.{json,md}`` (``--out`` to change).
 
@@ -33,6 +38,20 @@ DEFAULT_CLIPS = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "eva
 
 def _mean(xs: list[float]) -> float | None:
     return float(np.mean(xs)) if xs else None
+
+
+def unquantized_psnr(frame, model: str, weights: str | None) -> float:
+    """PSNR-YUV of g_s(g_a(x)) with y unquantized, rounded to 8 bits like a decode."""
+    import torch
+
+    from flavc_codec.codec import frame_to_tensor, get_model, tensor_to_frame
+    from flavc_codec.models.flavc import default_weights_path
+    from flavc_codec.yuv import psnr_yuv
+
+    net, _ = get_model(weights or default_weights_path(model), torch.device("cpu"))
+    with torch.no_grad():
+        x_hat, _ = net.intra.g_s(net.intra.g_a(frame_to_tensor(frame, torch.device("cpu"))))
+    return psnr_yuv(frame, tensor_to_frame(x_hat, frame.width, frame.height))[3]
 
 
 def diagnose_clip(path: str, model: str, weights: str | None, qualities, frames: int) -> dict:
@@ -68,6 +87,7 @@ def diagnose_clip(path: str, model: str, weights: str | None, qualities, frames:
         "clip": os.path.basename(path),
         "size": [w, h],
         "frames": len(ref),
+        "unquantized_psnr": unquantized_psnr(ref[0], model, weights),
         "qualities": rows,
     }
 
@@ -81,15 +101,18 @@ def to_markdown(res: dict) -> str:
         "",
         f"model {res['model']}, weights {res['weights_hash']}, first {res['frames']} frames, "
         "intra period 32, CPU. PSNR-YUV (6Y+U+V)/8 in dB. `I`: first frame coded alone. "
-        "`P1-3` / `P16+`: mean PSNR of those P-frames in the GOP.",
+        "`P1-3` / `P16+`: mean PSNR of those P-frames in the GOP. `unquant.`: the first "
+        "frame through the intra transforms with the latent left unquantized (infinite "
+        "rate); near or below the top quality's I PSNR, more rate buys nothing.",
         "",
-        "| clip | size | q | I bpp | I PSNR | GOP bpp | P1-3 PSNR | P16+ PSNR |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| clip | size | unquant. | q | I bpp | I PSNR | GOP bpp | P1-3 PSNR | P16+ PSNR |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in res["clips"]:
         for r in c["qualities"]:
             out.append(
-                f"| {c['clip']} | {c['size'][0]}x{c['size'][1]} | {r['quality']} "
+                f"| {c['clip']} | {c['size'][0]}x{c['size'][1]} "
+                f"| {f(c.get('unquantized_psnr'))} | {r['quality']} "
                 f"| {f(r['intra_bpp'], 3)} | {f(r['intra_psnr'])} "
                 f"| {f(r['gop_bpp'], 3)} | {f(r['p1_3_psnr'])} | {f(r['p16_psnr'])} |"
             )
