@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.clips import synthetic_frames, write_clip
+from clips import synthetic_frames, write_clip
 
 REPO = Path(__file__).resolve().parents[2]
 
