@@ -3,6 +3,8 @@ turned into a cached uint8 sequence file once), run the stage."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 from ..errors import FlavcError
@@ -26,10 +28,29 @@ def _prepare(data: list[str], frames: int, out: Path, cache_size: int) -> list[s
         t = max(frames, 2)
         cache = out / f"cache_{p.name}_T{t}_128.npy"
         if not cache.exists():
-            n_synth = cache_size // 4
-            build_cache(p, cache, T=t, crop=128, n_video=cache_size - n_synth, n_synth=n_synth)
+            if _cache_builder():
+                n_synth = cache_size // 4
+                build_cache(p, cache, T=t, crop=128, n_video=cache_size - n_synth, n_synth=n_synth)
+            else:
+                _wait_for(cache)
         ready.append(str(cache))
     return ready
+
+
+def _cache_builder() -> bool:
+    """Under torchrun every rank prepares the data: one process per node (local rank 0)
+    builds the cache, the others wait for it, instead of all writing the same file."""
+    return int(os.environ.get("LOCAL_RANK", "0")) == 0
+
+
+def _wait_for(path: Path, timeout_s: float = 6 * 3600, poll_s: float = 2.0) -> None:
+    """The builder writes a ``.part`` file and renames it: once the name exists, it is
+    complete. (torchrun stops the other ranks if the builder fails.)"""
+    t0 = time.monotonic()
+    while not path.exists():
+        if time.monotonic() - t0 > timeout_s:
+            raise FlavcError(f"gave up waiting for local rank 0 to build {path}")
+        time.sleep(poll_s)
 
 
 def run_train(

@@ -231,7 +231,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     torch.manual_seed(cfg.seed + rank)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+    if rank == 0:
+        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
 
     # on the training device before any state is loaded: AdamW's load_state_dict then puts
     # its moments on the parameters' device
@@ -316,7 +317,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             break
     bar.close()
     if ddp:
-        dist.barrier()
+        _check_ranks_agree(model, device)
     wpath = out / f"{cfg.variant}.safetensors"
     if rank == 0:
         model.eval().cpu()
@@ -342,6 +343,20 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     if ddp:
         dist.destroy_process_group()
     return wpath
+
+
+@torch.no_grad()
+def _check_ranks_agree(model: torch.nn.Module, device: torch.device) -> None:
+    """Every rank must end with the same weights (DDP averages the gradients, every rank
+    steps the same AdamW): a float64 checksum per parameter, compared through MIN and MAX
+    all-reduces, so rank 0 never exports a model the others would disagree with."""
+    sums = torch.stack([p.detach().double().sum() for p in model.parameters()]).to(device)
+    lo, hi = sums.clone(), sums.clone()
+    dist.all_reduce(lo, op=dist.ReduceOp.MIN)
+    dist.all_reduce(hi, op=dist.ReduceOp.MAX)
+    if not torch.equal(lo, hi):
+        bad = int((lo != hi).sum())
+        raise RuntimeError(f"DDP ranks ended with different weights ({bad} tensors differ)")
 
 
 def _any_rank(flag: bool, device: torch.device) -> bool:
