@@ -335,6 +335,56 @@ def test_structurally_wrong_chunks(stream3, tmp_path, light_weights):
         _decode(p0, tmp_path / "o.y4m", light_weights)
 
 
+# ---- padding: FLAG_PAD16 (default) and the 64-padded streams of the first encoder --------
+
+
+@pytest.mark.parametrize("pad64", [False, True])
+def test_padding_flag_roundtrip_and_latent_grid(model_weights, pad64):
+    """176x144 (QCIF) is a multiple of 16 but not of 64: with FLAG_PAD16 the latent grid
+    is 9x11 (the picture), in a 64-padded stream 12x12 (a third of it over padding). Both
+    decode to the encoder's reconstruction, bit for bit."""
+    from flavc_codec.bitstream import FLAG_PAD16
+    from flavc_codec.io.reader import SourceInfo
+
+    w, h, n = 176, 144, 3
+    wts = model_weights["flavc-light"]
+    enc = Encoder("flavc-light", quality=30, intra_period=-1, device="cpu", weights=wts,
+                  pad64=pad64)  # fmt: skip
+    header = enc.header(SourceInfo(w, h, 30, 1, n, "yuv420p", 1, 1, 1, 1))
+    assert header.flags == (0 if pad64 else FLAG_PAD16)
+    dec = Decoder(header, device="cpu", weights=wts)
+    assert dec.latent_hw == ((12, 12) if pad64 else (9, 11))
+    for i, f in enumerate(synthetic_frames(w, h, n, seed=7)):
+        chunk, rec, _ = enc.encode(f)
+        got = dec.decode(chunk, i)
+        for a, b in zip(got.planes, rec.planes, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_pad16_codes_fewer_latents(model_weights):
+    """Same frame, same quality: the 16-padded frame codes 9x11 latents instead of 12x12,
+    so its estimate (the integer model's ideal size) is below the 64-padded one's."""
+    wts = model_weights["flavc-light"]
+    f = synthetic_frames(176, 144, 1, seed=8)[0]
+    e16 = Encoder("flavc-light", quality=30, device="cpu", weights=wts)
+    e64 = Encoder("flavc-light", quality=30, device="cpu", weights=wts, pad64=True)
+    (c16, _, est16), (c64, _, est64) = e16.encode(f), e64.encode(f)
+    assert c16.sections != c64.sections
+    assert est16 < est64
+
+
+def test_unknown_header_flags_refused(model_weights):
+    from flavc_codec.io.reader import SourceInfo
+
+    wts = model_weights["flavc-light"]
+    enc = Encoder("flavc-light", device="cpu", weights=wts)
+    header = enc.header(SourceInfo(33, 17, 30, 1, 1, "yuv420p", 1, 1, 1, 1))
+    bad = type(header)(**{**header.__dict__, "flags": header.flags | 0x4})
+    with pytest.raises(FlavcError, match="unknown flags 0x4") as ei:
+        Decoder(bad, device="cpu", weights=wts)
+    _one_line(ei.value)
+
+
 # ---- statistics -------------------------------------------------------------------------
 
 

@@ -19,7 +19,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .bitstream import FRAME_I, FRAME_P, FrameChunk, SequenceHeader, StreamReader, StreamWriter
+from .bitstream import (
+    FLAG_PAD16,
+    FRAME_I,
+    FRAME_P,
+    KNOWN_FLAGS,
+    FrameChunk,
+    SequenceHeader,
+    StreamReader,
+    StreamWriter,
+)
 from .bitstream.model_ids import model_name
 from .entropy import coder as entropy_coder
 from .errors import FlavcError
@@ -28,7 +37,10 @@ from .models.flavc import FLAVC, WEIGHTS_DIR, default_weights_path, load_weights
 from .models.registry import get_variant
 from .yuv import YUVFrame, crop_planes, pad_frame, psnr_yuv
 
-PAD = 64  # luma padding multiple: analysis x16 (with the 4:2:0 packing) and hyper x4
+# Luma padding multiple: 16 (one latent per 16x16 luma, the hyper grid rounds up) when the
+# stream has FLAG_PAD16, else 64 (format 1.0 without the flag: latent grid a multiple of 4).
+PAD = 16
+PAD_LEGACY = 64
 MAX_PIXELS = 8192 * 4352  # 8K: bounds the memory one frame can make the codec allocate
 
 
@@ -90,9 +102,14 @@ def find_weights(model_id: int, hash_hex: str, extra: str | Path | None = None) 
     )
 
 
-def frame_to_tensor(frame: YUVFrame, device: torch.device) -> torch.Tensor:
-    """Pad to a multiple of 64 and pack 4:2:0 into the 6-channel half-resolution layout."""
-    y, u, v = pad_frame(frame, PAD)
+def pad_multiple(flags: int) -> int:
+    return PAD if flags & FLAG_PAD16 else PAD_LEGACY
+
+
+def frame_to_tensor(frame: YUVFrame, device: torch.device, pad: int = PAD) -> torch.Tensor:
+    """Pad to a multiple of ``pad`` and pack 4:2:0 into the 6-channel half-resolution
+    layout."""
+    y, u, v = pad_frame(frame, pad)
     yt = torch.from_numpy(np.ascontiguousarray(y)).to(device, torch.float32)[None, None]
     luma = F.pixel_unshuffle(yt, 2)
     uv = torch.from_numpy(np.stack([u, v])).to(device, torch.float32)[None]
@@ -237,7 +254,11 @@ class Encoder:
         intra_period: int = 32,
         device: str = "auto",
         weights: str | Path | None = None,
+        pad64: bool = False,
     ):
+        """``pad64=True`` writes a stream without FLAG_PAD16 (pictures padded to a
+        multiple of 64, as the first 1.0 encoder did): larger, kept for comparisons and for
+        decoders that predate the flag."""
         if not 0 <= int(quality) < NUM_QUALITIES:
             raise FlavcError(f"quality must be 0..{NUM_QUALITIES - 1}, got {quality}")
         if intra_period != -1 and not 1 <= intra_period <= 65535:
@@ -254,6 +275,7 @@ class Encoder:
             )
         self.quality = int(quality)
         self.intra_period = int(intra_period)
+        self.flags = 0 if pad64 else FLAG_PAD16
         self.index = 0
         self._ref = None
         self.timer = _Timer(self.device)
@@ -265,6 +287,7 @@ class Encoder:
             weights_hash=bytes.fromhex(self.hash),
             quality=self.quality,
             intra_period=self.intra_period,
+            flags=self.flags,
         )
 
     def is_intra(self, i: int) -> bool:
@@ -273,7 +296,7 @@ class Encoder:
     @torch.no_grad()
     def encode(self, frame: YUVFrame) -> tuple[FrameChunk, YUVFrame, float]:
         m, g, q = self.model, self.model.gauss_tables(), self.quality
-        x = frame_to_tensor(frame, self.device)
+        x = frame_to_tensor(frame, self.device, pad_multiple(self.flags))
         with self.timer.frame():
             if self.is_intra(self.index) or self._ref is None:
                 ftype = FRAME_I
@@ -293,16 +316,17 @@ class Decoder:
     def __init__(
         self, header: SequenceHeader, device: str = "auto", weights: str | Path | None = None
     ):
-        if header.flags != 0:
-            raise FlavcError(f"stream uses unknown flags 0x{header.flags:x}")
+        if header.flags & ~KNOWN_FLAGS:
+            raise FlavcError(f"stream uses unknown flags 0x{header.flags & ~KNOWN_FLAGS:x}")
         check_size(header.width, header.height, "stream")
         self.device = resolve_device(device)
         wpath = find_weights(header.model_id, header.weights_hash.hex(), weights)
         self.model, _ = get_model(wpath, self.device)
         self.header = header
         self.width, self.height = header.width, header.height
-        ph = -(-self.height // PAD) * PAD
-        pw = -(-self.width // PAD) * PAD
+        pad = pad_multiple(header.flags)
+        ph = -(-self.height // pad) * pad
+        pw = -(-self.width // pad) * pad
         self.latent_hw = (ph // 16, pw // 16)
         self._ref = None
         self.timer = _Timer(self.device)

@@ -6,8 +6,10 @@ The byte layout is specified in ``bitstream_spec.md`` at the repository root.
 
 from ..errors import BitstreamError
 from .format import (
+    FLAG_PAD16,
     FRAME_I,
     FRAME_P,
+    KNOWN_FLAGS,
     MAGIC,
     MAX_PAYLOAD,
     MAX_SECTIONS,
@@ -24,8 +26,10 @@ from .writer import StreamWriter
 
 __all__ = [
     "BitstreamError",
+    "FLAG_PAD16",
     "FRAME_I",
     "FRAME_P",
+    "KNOWN_FLAGS",
     "MAGIC",
     "MAX_PAYLOAD",
     "MAX_SECTIONS",

@@ -50,6 +50,10 @@ MAX_QUALITY = 63
 MAX_INTRA_PERIOD = 65535
 PIX_FMT_LEN = 32
 FRAME_I, FRAME_P = 0, 1
+# Header flags (bit masks). FLAG_PAD16: pictures are padded to a multiple of 16, not 64
+# (spec sections 11.2 and 11.4); decoders that predate it refuse such streams.
+FLAG_PAD16 = 0x1
+KNOWN_FLAGS = FLAG_PAD16
 FRAME_TYPES = {FRAME_I: "I", FRAME_P: "P"}
 
 

@@ -141,7 +141,9 @@ class LatentCodec(nn.Module):
         z_sym = ste_round(z.float())
         # The integer path needs exact integers up to 2**11: never bf16 (exact only to 256).
         with torch.autocast(y.device.type, enabled=False):
-            mu_fx, s_fx = self.prior(z_sym, None if y_prev is None else y_prev.float())
+            mu_fx, s_fx = self.prior(
+                z_sym, None if y_prev is None else y_prev.float(), tuple(y.shape[-2:])
+            )
         mu_g = mu_fx / 2**FA * g
         idx = s_fx / 2**FA + (lg / LOG_STEP)[:, :, None, None]
         scale = torch.exp(math.log(SCALE_MIN) + LOG_STEP * idx).clamp(SCALE_MIN, SCALE_MAX)
@@ -179,12 +181,15 @@ class LatentCodec(nn.Module):
         return self._z_tables
 
     # ---- exact entropy path -------------------------------------------------------------
-    def entropy_params(self, z_sym: np.ndarray, q: int, y_prev: torch.Tensor | None):
-        """Integer prior in float64 -> (scale indexes int64 (M,h,w), gained means fx)."""
+    def entropy_params(
+        self, z_sym: np.ndarray, q: int, y_prev: torch.Tensor | None, hw: tuple[int, int]
+    ):
+        """Integer prior in float64 -> (scale indexes int64 (M,h,w), gained means fx) on
+        the latent grid ``hw``."""
         zt = torch.from_numpy(z_sym.astype(np.float64))[None]
         t0 = time.perf_counter()
         with torch.no_grad(), _exact_context():
-            mu_fx, s_fx = self.prior(zt, y_prev)
+            mu_fx, s_fx = self.prior(zt, y_prev, hw)
             off = self.gains.t_off[q].cpu().double()[None, :, None, None]
             gfx = self.gains.t_gfx[q].cpu().double()[None, :, None, None]
             idx = torch.floor((s_fx + off + 2 ** (FA - 1)) / 2**FA).clamp(0, NUM_SCALES - 1)
@@ -204,7 +209,7 @@ class LatentCodec(nn.Module):
         z = self.h_a(y)
         z_sym = torch.round(z)[0].cpu().numpy().astype(np.int64)
         z_sym = np.clip(z_sym, -(2**20), 2**20)
-        idx, mu_g_fx = self.entropy_params(z_sym, q, y_prev)
+        idx, mu_g_fx = self.entropy_params(z_sym, q, y_prev, tuple(y.shape[-2:]))
         g = self.gains.t_g[q].to(y)[None, :, None, None]
         mu_g = (mu_g_fx / 2**FA).to(y)
         sym = torch.round(y * g - mu_g).clamp(-(2**30), 2**30)
@@ -226,11 +231,11 @@ class LatentCodec(nn.Module):
         gauss: IntTables,
         device,
     ):
-        hz, wz = shape_hw[0] // 4, shape_hw[1] // 4
+        hz, wz = -(-shape_hw[0] // 4), -(-shape_hw[1] // 4)  # the hyper-analysis rounds up
         zshape = (self.cfg.nz, hz, wz)
         zgroups = np.broadcast_to(np.arange(self.cfg.nz)[:, None, None], zshape)
         z_sym = coder.decode_symbols(sections[0], zgroups, self.z_tables()).astype(np.int64)
-        idx, mu_g_fx = self.entropy_params(z_sym, q, y_prev)
+        idx, mu_g_fx = self.entropy_params(z_sym, q, y_prev, tuple(shape_hw))
         sym_np = coder.decode_symbols(sections[1], idx, gauss).astype(np.int64)
         sym64 = torch.from_numpy(sym_np.astype(np.float64))[None]
         ref = torch.empty(0, device=device)

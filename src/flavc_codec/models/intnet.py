@@ -149,8 +149,17 @@ class IntPrior(nn.Module):
             cin = ch
         self.head = nn.Sequential(IntConv2d(cin, ch * 2, 1), IntConv2d(ch * 2, 2 * m, 1, act=None))
 
-    def forward(self, z_sym: torch.Tensor, y_prev_fx: torch.Tensor | None = None):
+    def forward(
+        self,
+        z_sym: torch.Tensor,
+        y_prev_fx: torch.Tensor | None = None,
+        hw: tuple[int, int] | None = None,
+    ):
+        """``hw``: the latent grid, when it is not 4x the hyper-latent grid (a picture
+        padded to 16, not 64): the upsampled hyper features are cropped to it."""
         h = self.hyper(z_sym * 2**FA)
+        if hw is not None:
+            h = h[..., : hw[0], : hw[1]]
         if self.temporal:
             t = self.t_in(y_prev_fx.clamp(-AMAX, AMAX))
             h = torch.cat([h, t, self.t_fla(t)], 1)
