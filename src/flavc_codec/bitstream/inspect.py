@@ -91,6 +91,15 @@ def _fmt_color(table: dict[int, str], v: int) -> str:
     return f"{table.get(v, 'unknown')} ({v})"
 
 
+def _flag_names(flags: int) -> str:
+    from .format import FLAG_PAD16, KNOWN_FLAGS
+
+    names = ["pad16"] if flags & FLAG_PAD16 else []
+    if flags & ~KNOWN_FLAGS:
+        names.append(f"unknown 0x{flags & ~KNOWN_FLAGS:x}")
+    return f" ({', '.join(names)})" if names else ""
+
+
 def format_info(d: dict) -> str:
     """Human-readable text for an :func:`inspect` result."""
     model = d.get("model_name") or "unknown"
@@ -108,7 +117,7 @@ def format_info(d: dict) -> str:
         f"range {_fmt_color(COLOR_RANGE, d['color_range'])}",
         f"  model        {model} (id {d['model_id']}), weights {d['weights_hash']}",
         f"  quality      {d['quality']}, intra period {'-1 (single I-frame)' if ip == -1 else ip}",
-        f"  flags        0x{d['flags']:08x}",
+        f"  flags        0x{d['flags']:08x}{_flag_names(d['flags'])}",
         f"  bytes        {d['file_bytes']} total, {d['frame_bytes']} in frame chunks, "
         f"{d['overhead_bytes']} header/index",
     ]
