@@ -148,6 +148,7 @@ def main(argv=None) -> int:
     ap.add_argument("--preset", default="medium", choices=["medium", "veryslow"])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--model", default="flavc")
+    ap.add_argument("--weights", default=None, help="weights file (default: the shipped ones)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--no-kodak", action="store_true")
     ap.add_argument("--no-video", action="store_true")
@@ -164,6 +165,7 @@ def main(argv=None) -> int:
         preset=a.preset,
         device=a.device,
         model=a.model,
+        weights=a.weights,
         progress=not a.quiet,
         with_msssim=not a.no_msssim,
         print_table=False,

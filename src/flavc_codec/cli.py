@@ -214,13 +214,29 @@ def demo(model, quality, size, frames, device, keep):
 )
 @click.option("--device", default="auto", show_default=True)
 @click.option("--model", type=click.Choice(MODELS), default="flavc", show_default=True)
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="weights file for flavc (default: the shipped ones), e.g. from flavc train",
+)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None)
 def bench(
-    inputs, frames, intra_period, qualities, anchors, preset, device, model, json_path, plot_path
+    inputs,
+    frames,
+    intra_period,
+    qualities,
+    anchors,
+    preset,
+    device,
+    model,
+    weights,
+    json_path,
+    plot_path,
 ):
     """Rate-distortion, speed and memory of flavc vs x264, x265 and SVT-AV1, side by side."""
-    for p in inputs:
+    for p in (*inputs, *([weights] if weights else [])):
         if not os.path.exists(p):
             raise FlavcError(f"{p}: no such file")
     from .bench.run import format_markdown, run_bench
@@ -236,6 +252,7 @@ def bench(
         preset=preset,
         device=device,
         model=model,
+        weights=weights,
         json_path=json_path,
         plot_path=plot_path,
     )

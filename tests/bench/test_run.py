@@ -172,3 +172,26 @@ def test_sweep_extends_toward_flavc(tmp_path, tiny_y4m):
         print_table=False,
     )
     assert [p["qp"] for p in res["inputs"][0]["anchors"]["x264"]] == [30, 35, 40, 45]
+
+
+def test_bench_cli_with_trained_weights(tmp_path, tiny_y4m):
+    """`flavc bench --weights FILE`: the flavc points come from that file (a user's own
+    training run), recorded by path and hash; a missing file is one error line."""
+    from click.testing import CliRunner
+    from helpers_model import build_weights
+
+    from flavc_codec.cli import main
+
+    w, h = build_weights(tmp_path, "flavc", seed=3)
+    jp = tmp_path / "b.json"
+    args = ["bench", tiny_y4m, "--frames", "2", "--qualities", "10,40", "--anchors", "x264",
+            "--device", "cpu", "--weights", str(w), "--json", str(jp)]  # fmt: skip
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    data = json.loads(jp.read_text())
+    assert data["config"]["weights"] == {"path": str(w), "hash": h}
+    pts = data["inputs"][0]["flavc"]
+    assert [p["quality"] for p in pts] == [10, 40]
+    assert all(p["error"] is None and p["bytes"] > 0 for p in pts)
+    r = CliRunner().invoke(main, [*args[:-4], "--weights", str(tmp_path / "none.safetensors")])
+    assert r.exit_code != 0 and "none.safetensors: no such file" in r.output

@@ -22,6 +22,7 @@ Conventions (also written into the JSON under ``conventions``):
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import shutil
@@ -89,8 +90,10 @@ def flavc_point(
     with_msssim: bool = True,
     keep_files: bool = False,
     tag: str = "clip",
+    weights: str | None = None,
 ) -> dict:
-    """encode_file -> decode_file -> read_frames -> metrics for one quality."""
+    """encode_file -> decode_file -> read_frames -> metrics for one quality. ``weights``:
+    a weights file other than the shipped one (e.g. from ``flavc train``)."""
     from ..codec import decode_file, encode_file
     from ..io.reader import read_frames
 
@@ -111,11 +114,12 @@ def flavc_point(
                 device=device,
                 model=model,
                 progress=False,
+                weights=weights,
             )
             enc_wall = time.perf_counter() - t0
         with PeakMemory() as mem_d:
             t0 = time.perf_counter()
-            ds = decode_file(stream, recon, device=device, progress=False)
+            ds = decode_file(stream, recon, device=device, progress=False, weights=weights)
             dec_wall = time.perf_counter() - t0
         nbytes = os.path.getsize(stream)
         _, dec_frames = read_frames(recon)
@@ -210,6 +214,17 @@ def _fps_of(info) -> Fraction:
         return Fraction(25)
 
 
+def _weights_info(model: str, weights: str | None) -> dict | None:
+    """Which weights the flavc points used: path and hash (None if not found)."""
+    from ..models.flavc import default_weights_path, weights_hash
+
+    path = weights or str(default_weights_path(model))
+    try:
+        return {"path": path, "hash": weights_hash(path)}
+    except OSError:
+        return None
+
+
 def run_bench(
     inputs: Sequence[str],
     frames: int = 96,
@@ -230,6 +245,7 @@ def run_bench(
     keep_files: bool = False,
     flavc_runner: FlavcRunner | None = None,
     print_table: bool = True,
+    weights: str | None = None,
 ) -> dict:
     """Benchmark flavc and the anchors on each input; return (and optionally write) results.
 
@@ -249,7 +265,7 @@ def run_bench(
         if a not in ANCHORS:
             raise ValueError(f"unknown anchor {a!r}; choose from {sorted(ANCHORS)}")
     qualities = list(DEFAULT_QUALITIES if qualities is None else qualities)
-    runner = flavc_runner or flavc_point
+    runner = flavc_runner or functools.partial(flavc_point, weights=weights)
     own_workdir = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="flavc_bench_")
     os.makedirs(workdir, exist_ok=True)
@@ -268,6 +284,7 @@ def run_bench(
             "preset": preset,
             "device": device,
             "model": model,
+            "weights": _weights_info(model, weights) if qualities else None,
             "bd_methods": list(METHODS),
             "msssim": with_msssim,
         },
