@@ -9,7 +9,7 @@ import platform
 import sys
 from pathlib import Path
 
-STAGES = ("intra", "inter", "joint", "joint_long", "joint_gpu")
+STAGES = ("intra", "inter", "joint", "joint_long", "joint_gpu", "joint_long2")
 
 
 def cpu_name() -> str:
@@ -115,6 +115,12 @@ def main(variant: str, runs: str = "runs") -> None:
             "; joint_gpu: scripts/device_train.sh on a lent GPU, see the stage's note and "
             "docs/TRAINING.md"
             if any(s["stage"] == "joint_gpu" for s in stages)
+            else ""
+        )
+        + (
+            "; joint_long2: flavc train src/flavc_codec/train/configs/joint_long2.json "
+            "--time-limit MINUTES (CPU, resumed with the same command)"
+            if any(s["stage"] == "joint_long2" for s in stages)
             else ""
         ),
     }
