@@ -10,6 +10,12 @@ import sys
 from pathlib import Path
 
 STAGES = ("intra", "inter", "joint", "joint_long", "joint_gpu", "joint_long2")
+# how the stages that train_default.sh does not run were run
+STAGE_COMMANDS = {
+    "joint_gpu": "scripts/device_train.sh on a lent GPU, see the stage's note and docs/TRAINING.md",
+    "joint_long2": "flavc train src/flavc_codec/train/configs/joint_long2.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+}
 
 
 def cpu_name() -> str:
@@ -79,6 +85,7 @@ def main(variant: str, runs: str = "runs") -> None:
             final = w
     if final is None:
         raise SystemExit(f"no exported weights under {runs}/{variant}")
+    ran = {s["stage"] for s in stages}
     out = Path("src/flavc_codec/weights")
     out.mkdir(parents=True, exist_ok=True)
     dst = out / f"{variant}.safetensors"
@@ -111,18 +118,7 @@ def main(variant: str, runs: str = "runs") -> None:
         ],
         "commands": f"scripts/train_default.sh {variant} THREADS 1 LONG (threads and "
         "stages as listed; each stage resumed to its configured steps)"
-        + (
-            "; joint_gpu: scripts/device_train.sh on a lent GPU, see the stage's note and "
-            "docs/TRAINING.md"
-            if any(s["stage"] == "joint_gpu" for s in stages)
-            else ""
-        )
-        + (
-            "; joint_long2: flavc train src/flavc_codec/train/configs/joint_long2.json "
-            "--time-limit MINUTES (CPU, resumed with the same command)"
-            if any(s["stage"] == "joint_long2" for s in stages)
-            else ""
-        ),
+        + "".join(f"; {st}: {how}" for st, how in STAGE_COMMANDS.items() if st in ran),
     }
     (out / f"{variant}.json").write_text(json.dumps(recipe, indent=1) + "\n")
     print(json.dumps({k: recipe[k] for k in ("variant", "sha256_16", "bytes")}))

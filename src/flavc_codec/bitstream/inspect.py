@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .format import FRAME_TYPES
+from .format import FLAG_PAD16, FRAME_TYPES, KNOWN_FLAGS
 from .model_ids import MODEL_IDS
 from .reader import StreamReader
 
@@ -92,8 +92,6 @@ def _fmt_color(table: dict[int, str], v: int) -> str:
 
 
 def _flag_names(flags: int) -> str:
-    from .format import FLAG_PAD16, KNOWN_FLAGS
-
     names = ["pad16"] if flags & FLAG_PAD16 else []
     if flags & ~KNOWN_FLAGS:
         names.append(f"unknown 0x{flags & ~KNOWN_FLAGS:x}")
