@@ -399,7 +399,10 @@ def test_encode_stats(make_clip, tmp_path, light_weights):
     assert st.estimated_bits > 0
     assert abs(st.payload_bytes - st.estimated_bits / 8) <= 0.01 * st.estimated_bits / 8 + 64
     assert len(st.frame_bytes) == 3 and sum(st.frame_bytes) < size
-    assert st.payload_bytes < sum(st.frame_bytes)
+    # container 2.0: frame data is the bare sections; header 100 + index head 8 + trailer 24,
+    # and per frame an index entry of 2 bytes + two ULEB128 lengths (<= 3 bytes) + CRC 4
+    assert st.payload_bytes == sum(st.frame_bytes)
+    assert 132 + 3 * 8 <= size - st.payload_bytes <= 132 + 3 * 12
     for v in (st.psnr_y, st.psnr_u, st.psnr_v, st.psnr_yuv):
         assert math.isfinite(v) and v > 0
     assert st.psnr_yuv == pytest.approx((6 * st.psnr_y + st.psnr_u + st.psnr_v) / 8, rel=0.2)

@@ -15,6 +15,9 @@ from flavc_codec.bitstream.format import (
     Trailer,
     crc32,
     pack_index,
+    parse_index_v2,
+    read_uleb128,
+    uleb128,
 )
 
 
@@ -124,10 +127,22 @@ def test_header_bad_magic():
 
 def test_header_unknown_major():
     data = bytearray(hdr().pack())
-    data[8] = 2
-    msg = r"unsupported stream version 2\.0 \(this flavc reads 1\.x\)"
+    data[8] = 3
+    data[96:100] = struct.pack("<I", crc32(bytes(data[:96])))
+    msg = r"unsupported stream version 3\.0 \(this flavc reads 1\.x and 2\.x\)"
     with pytest.raises(BitstreamError, match=msg):
         SequenceHeader.unpack(bytes(data))
+
+
+def test_header_major_versions():
+    """1.0 and 2.0 share the header body; only the version byte (and CRC) differ."""
+    h = hdr()
+    v1, v2 = h.pack(1), h.pack(2)
+    assert v2 == h.pack() and v1[8] == 1 and v2[8] == 2
+    assert v1[9:96] == v2[9:96]
+    assert SequenceHeader.unpack(v1)[0] == SequenceHeader.unpack(v2)[0] == h
+    with pytest.raises(ValueError):
+        h.pack(3)
 
 
 def test_header_crc():
@@ -232,3 +247,54 @@ def test_index_and_trailer_roundtrip():
     assert Trailer.unpack(raw) == t
     with pytest.raises(BitstreamError, match="no index trailer"):
         Trailer.unpack(raw[:-1] + b"Y")
+
+
+@pytest.mark.parametrize(
+    "v, enc",
+    [(0, b"\x00"), (1, b"\x01"), (127, b"\x7f"), (128, b"\x80\x01"), (300, b"\xac\x02"),
+     (MAX_PAYLOAD, b"\x80\x80\x80\x80\x01")],
+)  # fmt: skip
+def test_uleb128(v, enc):
+    assert uleb128(v) == enc
+    assert read_uleb128(b"x" + enc + b"y", 1, "frame 0") == (v, 1 + len(enc))
+
+
+def test_uleb128_rejects():
+    with pytest.raises(BitstreamError, match="non-minimal"):
+        read_uleb128(b"\x81\x00", 0, "frame 2")
+    with pytest.raises(BitstreamError, match="longer than 5 bytes"):
+        read_uleb128(b"\x80" * 6 + b"\x01", 0, "frame 2")
+    with pytest.raises(BitstreamError, match="frame 2: index entry cut short"):
+        read_uleb128(b"\x80\x80", 0, "frame 2")
+
+
+def test_index_v2_roundtrip():
+    chunks = [FrameChunk(0, 63, (b"abc", b"x" * 200)), FrameChunk(1, 0, ()),
+              FrameChunk(1, 17, (b"", b"q" * 5, b"r"))]  # fmt: skip
+    entries, off = [], 100
+    for i, c in enumerate(chunks):
+        entries.append(IndexEntry.for_chunk_v2(i, off, c))
+        off += c.payload_size
+    raw = pack_index(entries, 2)
+    # head, then per entry: desc, count, one byte per length (two for 200), CRC
+    assert raw[:4] == b"FLI2" and len(raw) == 8 + (2 + 3 + 4) + (2 + 4) + (2 + 3 + 4)
+    assert raw[8] == 63 and raw[8 + 9] == 0x40  # desc: quality | type << 6
+    assert parse_index_v2(raw, 3, 100) == entries
+    assert entries[2].crc == crc32(entries[2].head_v2(), b"qqqqqr")
+    with pytest.raises(BitstreamError, match="bad marker or count"):
+        parse_index_v2(raw, 2, 100)  # too few: also bytes left over, but count is first
+    with pytest.raises(BitstreamError, match="cannot hold 9 entries"):
+        parse_index_v2(raw, 9, 100)
+    bad = bytearray(raw)
+    bad[8] |= 0x80
+    with pytest.raises(BitstreamError, match="frame 0: reserved bit"):
+        parse_index_v2(bytes(bad), 3, 100)
+    bad = bytearray(raw)
+    bad[9] = 9
+    with pytest.raises(BitstreamError, match="frame 0: 9 sections"):
+        parse_index_v2(bytes(bad), 3, 100)
+    with pytest.raises(BitstreamError, match="bytes after the last entry"):
+        parse_index_v2(raw + b"\0", 3, 100)
+    big = pack_index([IndexEntry(0, 0, 0, 0, 0, (MAX_PAYLOAD, 1))], 2)
+    with pytest.raises(BitstreamError, match="exceeds the limit"):
+        parse_index_v2(big, 1, 100)

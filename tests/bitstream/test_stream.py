@@ -31,11 +31,12 @@ def chunks(n=7):
     ]
 
 
-@pytest.fixture
-def stream(tmp_path):
+@pytest.fixture(params=[2, 1], ids=["v2", "v1"])
+def stream(tmp_path, request):
+    """The same frames in container 2.0 (written by default) and 1.0 (still read)."""
     p = tmp_path / "s.flavc"
     cs = chunks()
-    with StreamWriter(p, header()) as w:
+    with StreamWriter(p, header(), major=request.param) as w:
         for c in cs:
             w.write_frame(c)
     return p, cs
@@ -162,9 +163,9 @@ def test_bad_magic_and_version(tmp_path, stream):
     with pytest.raises(BitstreamError, match=r"^not a flavc stream \(bad magic\)$"):
         StreamReader(q)
     b = bytearray(p.read_bytes())
-    b[8] = 2
+    b[8] = 3
     q.write_bytes(bytes(b))
-    with pytest.raises(BitstreamError, match=r"unsupported stream version 2\.0"):
+    with pytest.raises(BitstreamError, match=r"unsupported stream version 3\.0"):
         StreamReader(q)
     q.write_bytes(b"")
     with pytest.raises(BitstreamError, match="bad magic"):
@@ -198,6 +199,8 @@ def test_inspect(stream):
     assert d["kbps"] == pytest.approx(d["file_bytes"] * 8 / (len(cs) / 25) / 1000)
     assert [f["type"] for f in d["frames"]] == ["I", "P", "P", "I", "P", "P", "I"]
     assert sum(f["bytes"] for f in d["frames"]) == d["frame_bytes"]
+    if d["version"] == "2.0":  # the index entries carry each frame's quality
+        assert [f["quality"] for f in d["frames"]] == [c.quality for c in cs]
     text = format_info(d)
     assert "33x17" in text and "flavc (id 1)" in text
     assert inspect(p, model_names={1: "custom"})["model_name"] == "custom"
@@ -228,16 +231,47 @@ def test_layout_matches_spec(stream):
 
     p, cs = stream
     data = p.read_bytes()
-    assert data[:8] == b"\x8bFLAVC\r\n" and data[8:10] == b"\x01\x00"
+    major = data[8]
+    assert data[:8] == b"\x8bFLAVC\r\n" and data[9] == 0 and major in (1, 2)
     assert struct.unpack_from("<H", data, 10)[0] == 84
     assert struct.unpack_from("<I", data, 28)[0] == len(cs)  # frame_count
     assert struct.unpack_from("<I", data, 96)[0] == zlib.crc32(data[:96])
-    assert data[100:104] == b"FLFR"
     idx_off, n, icrc, magic = struct.unpack_from("<QII8s", data, len(data) - 24)
     assert magic == b"FLAVCIDX" and n == len(cs)
-    assert data[idx_off : idx_off + 4] == b"FLIX"
     assert zlib.crc32(data[idx_off : len(data) - 24]) == icrc
     assert zlib.crc32(b"123456789") == 0xCBF43926
+    if major == 1:
+        assert data[100:104] == b"FLFR"
+        assert data[idx_off : idx_off + 4] == b"FLIX"
+        return
+    # 2.0: frame data is the bare payloads; every entry is desc, count, ULEB128 lengths, CRC
+    assert data[100 : 100 + len(cs[0].sections[0])] == cs[0].sections[0]
+    assert data[idx_off : idx_off + 8] == b"FLI2" + struct.pack("<I", len(cs))
+    pos, off = idx_off + 8, 100
+    for c in cs:
+        desc, nsec = data[pos], data[pos + 1]
+        assert desc == c.quality | c.frame_type << 6 and nsec == len(c.sections)
+        lens = [len(x) for x in c.sections]
+        assert all(v < 128 for v in lens)  # one ULEB128 byte each in this stream
+        assert list(data[pos + 2 : pos + 2 + nsec]) == lens
+        end = pos + 2 + nsec
+        payload = data[off : off + sum(lens)]
+        assert struct.unpack_from("<I", data, end)[0] == zlib.crc32(data[pos:end] + payload)
+        pos, off = end + 4, off + sum(lens)
+    assert pos == len(data) - 24 and off == idx_off
+
+
+def test_v2_is_smaller_by_the_chunk_headers(tmp_path):
+    """Per frame, 2.0 spends 2 + ULEB128 lengths + 4 bytes instead of 20 + 4n + 20."""
+    sizes = {}
+    for major in (1, 2):
+        p = tmp_path / f"v{major}.flavc"
+        with StreamWriter(p, header(), major=major) as w:
+            for c in chunks():
+                w.write_frame(c)
+        sizes[major] = os.path.getsize(p)
+    n = len(chunks())
+    assert sizes[1] - sizes[2] == n * (20 + 4 * 2 + 20) - n * (2 + 2 + 4)
 
 
 def test_header_from_source(make_clip):

@@ -1,4 +1,5 @@
-"""flavc container (format 1.0): headers, frame chunks, index, writer, reader, inspect.
+"""flavc container (writes 2.0, reads 2.0 and 1.0): headers, frames, index, writer, reader,
+inspect.
 
 Standard library only (no numpy, no torch): ``flavc info`` must answer fast.
 The byte layout is specified in ``bitstream_spec.md`` at the repository root.
@@ -13,6 +14,7 @@ from .format import (
     MAGIC,
     MAX_PAYLOAD,
     MAX_SECTIONS,
+    READ_MAJORS,
     VERSION_MAJOR,
     VERSION_MINOR,
     FrameChunk,
@@ -33,6 +35,7 @@ __all__ = [
     "MAGIC",
     "MAX_PAYLOAD",
     "MAX_SECTIONS",
+    "READ_MAJORS",
     "VERSION_MAJOR",
     "VERSION_MINOR",
     "FrameChunk",

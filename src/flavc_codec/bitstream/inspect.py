@@ -27,7 +27,9 @@ def inspect(
     """Describe a flavc stream as a JSON-serialisable dict (reads header and index only).
 
     ``frames=True`` adds a per-frame list (type, bytes, bits, offset). ``verify=True``
-    also reads every chunk and checks its CRC (raises ``BitstreamError`` on damage).
+    also reads every frame and checks its CRC (raises ``BitstreamError`` on damage).
+    A frame's bytes are what it occupies in the frame data: in 2.0 its payload (its index
+    entry counts as overhead), in 1.0 its whole chunk.
     bpp = file bytes * 8 / (W * H * frames), container included; kbit/s uses the
     header's frame rate.
     """
@@ -81,6 +83,7 @@ def inspect(
                     "bytes": e.nbytes,
                     "bits": e.nbytes * 8,
                     "offset": e.offset,
+                    **({"quality": e.quality} if e.quality is not None else {}),
                 }
                 for e in r.index
             ]
@@ -116,7 +119,7 @@ def format_info(d: dict) -> str:
         f"  model        {model} (id {d['model_id']}), weights {d['weights_hash']}",
         f"  quality      {d['quality']}, intra period {'-1 (single I-frame)' if ip == -1 else ip}",
         f"  flags        0x{d['flags']:08x}{_flag_names(d['flags'])}",
-        f"  bytes        {d['file_bytes']} total, {d['frame_bytes']} in frame chunks, "
+        f"  bytes        {d['file_bytes']} total, {d['frame_bytes']} of frame data, "
         f"{d['overhead_bytes']} header/index",
     ]
     if d.get("bpp") is not None:

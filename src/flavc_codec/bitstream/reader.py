@@ -10,6 +10,7 @@ from .format import (
     CRC,
     FRAME_TYPES,
     HEADER_MAX_SIZE,
+    INDEX2_ENTRY_MIN,
     INDEX_ENTRY,
     INDEX_ENTRY_SIZE,
     INDEX_HEAD,
@@ -23,17 +24,19 @@ from .format import (
     Trailer,
     crc32,
     index_size,
+    parse_index_v2,
 )
 
 
 class StreamReader:
-    """Open and validate a flavc stream.
+    """Open and validate a flavc stream (container 1.x or 2.x).
 
     Checked on open: magic, major version, header length/CRC/ranges, trailer magic, index
     offset/size/CRC/marker, index count == header frame_count, entries numbered 0..n-1,
-    contiguous (each chunk starts where the previous ends, the first right after the
+    contiguous (each frame starts where the previous ends, the first right after the
     header, the last ends at the index), known frame types, sane sizes. Payloads are checked
-    (CRC, frame number) by :meth:`read_frame`. Every failure is a ``BitstreamError``.
+    (CRC, and in 1.0 the chunk's own header) by :meth:`read_frame`. Every failure is a
+    ``BitstreamError``.
     """
 
     def __init__(self, path):
@@ -62,7 +65,7 @@ class StreamReader:
         head = self._read_at(0, PREAMBLE_SIZE + HEADER_MAX_SIZE + CRC.size)
         self.header, self.data_offset = SequenceHeader.unpack(head)
         self.version = (head[8], head[9])  # (major, minor) as stored in the file
-        if size < self.data_offset + index_size(0) + TRAILER_SIZE:
+        if size < self.data_offset + INDEX_HEAD.size + TRAILER_SIZE:
             raise BitstreamError(
                 "truncated stream: no index trailer (encode interrupted or file cut short)"
             )
@@ -72,12 +75,20 @@ class StreamReader:
             raise BitstreamError(
                 f"index: trailer frame count {n} does not match header ({self.header.frame_count})"
             )
-        isize = index_size(n)
         index_end = size - TRAILER_SIZE
+        if self.version[0] == 1:
+            self._open_index_v1(tr, index_end)
+        else:
+            self._open_index_v2(tr, index_end)
+        self.index_offset = tr.index_offset
+
+    def _open_index_v1(self, tr: Trailer, index_end: int) -> None:
+        n = tr.frame_count
+        isize = index_size(n)
         if tr.index_offset < self.data_offset or tr.index_offset + isize != index_end:
             raise BitstreamError(
                 f"index: offset {tr.index_offset} / size {isize} do not fit the file "
-                f"({size} bytes; stream corrupted or truncated)"
+                f"({self.file_size} bytes; stream corrupted or truncated)"
             )
         raw = self._read_at(tr.index_offset, isize)  # size bounded by the file size
         if len(raw) != isize:
@@ -115,7 +126,28 @@ class StreamReader:
                 f"index: chunks end at {expect} but the index starts at {tr.index_offset}"
             )
         self.index: list[IndexEntry] = entries
-        self.index_offset = tr.index_offset
+
+    def _open_index_v2(self, tr: Trailer, index_end: int) -> None:
+        n = tr.frame_count
+        isize = index_end - tr.index_offset
+        # arithmetic first: a huge count or offset is refused before anything is read
+        if tr.index_offset < self.data_offset or isize < INDEX_HEAD.size + INDEX2_ENTRY_MIN * n:
+            raise BitstreamError(
+                f"index: offset {tr.index_offset} / {n} entries do not fit the file "
+                f"({self.file_size} bytes; stream corrupted or truncated)"
+            )
+        raw = self._read_at(tr.index_offset, isize)  # size bounded by the file size
+        if len(raw) != isize:
+            raise BitstreamError("truncated stream: index cut short")
+        if crc32(raw) != tr.index_crc:
+            raise BitstreamError("index: CRC mismatch (stream corrupted)")
+        entries = parse_index_v2(raw, n, self.data_offset)
+        end = entries[-1].offset + entries[-1].nbytes if entries else self.data_offset
+        if end != tr.index_offset:
+            raise BitstreamError(
+                f"index: frames end at {end} but the index starts at {tr.index_offset}"
+            )
+        self.index = entries
 
     # ------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -127,13 +159,21 @@ class StreamReader:
         return [e.frame for e in self.index if e.frame_type == 0]
 
     def read_frame(self, i: int) -> FrameChunk:
-        """Read and check frame ``i`` (CRC, frame number, type agrees with the index)."""
+        """Read and check frame ``i`` (CRC; in 1.0 also frame number and type vs index)."""
         if not 0 <= i < len(self.index):
             raise IndexError(f"frame {i} out of range 0..{len(self.index) - 1}")
         e = self.index[i]
         data = self._read_at(e.offset, e.nbytes)
         if len(data) != e.nbytes:
             raise BitstreamError(f"truncated stream: frame {i} cut short")
+        if self.version[0] != 1:
+            if crc32(e.head_v2(), data) != e.crc:
+                raise BitstreamError(f"frame {i}: CRC mismatch (stream corrupted)")
+            secs, pos = [], 0
+            for n in e.section_lens:
+                secs.append(data[pos : pos + n])
+                pos += n
+            return FrameChunk(e.frame_type, e.quality, tuple(secs))
         chunk, _ = FrameChunk.unpack(data, expect_frame=i)
         if FrameChunk.header_size(len(chunk.sections)) + chunk.payload_size != e.nbytes:
             raise BitstreamError(f"frame {i}: chunk size does not match the index")

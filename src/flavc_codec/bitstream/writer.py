@@ -6,7 +6,9 @@ import os
 from dataclasses import replace
 
 from .format import (
+    READ_MAJORS,
     U32_MAX,
+    VERSION_MAJOR,
     FrameChunk,
     IndexEntry,
     SequenceHeader,
@@ -28,9 +30,15 @@ class StreamWriter:
     and trailer, patches ``frame_count`` (and the header CRC), flushes, fsyncs and
     ``os.replace``s the part file onto ``path``. An exception inside the ``with`` block (or
     :meth:`abort`) deletes the part file and leaves ``path`` untouched.
+
+    ``major`` picks the container layout: 2 (default, compact index entries) or 1 (chunk
+    headers; kept so that 1.0 streams can still be produced for compatibility tests).
     """
 
-    def __init__(self, path, header: SequenceHeader):
+    def __init__(self, path, header: SequenceHeader, major: int = VERSION_MAJOR):
+        if major not in READ_MAJORS:
+            raise ValueError(f"unknown container major version {major}")
+        self.major = major
         self.path = os.fspath(path)
         self.part_path = self.path + ".part"
         self.header = header
@@ -38,7 +46,7 @@ class StreamWriter:
         self._f = open(self.part_path, "wb")  # noqa: SIM115
         self._done = False
         try:
-            self._head_bytes = header.pack()
+            self._head_bytes = header.pack(major)
             self._f.write(self._head_bytes)
             self._pos = len(self._head_bytes)
         except BaseException:
@@ -54,29 +62,36 @@ class StreamWriter:
         return self._pos
 
     def write_frame(self, chunk: FrameChunk) -> int:
-        """Append one frame; returns the chunk's size in bytes."""
+        """Append one frame; returns the bytes it added to the frame data."""
         if self._done:
             raise ValueError("write_frame on a closed StreamWriter")
         n = len(self._entries)
         if n >= U32_MAX:
             raise ValueError("too many frames for one stream")
-        data = chunk.pack(n)
-        self._f.write(data)
-        self._entries.append(IndexEntry(n, self._pos, chunk.frame_type, len(data)))
-        self._pos += len(data)
-        return len(data)
+        if self.major == 1:
+            data = chunk.pack(n)
+            self._f.write(data)
+            self._entries.append(IndexEntry(n, self._pos, chunk.frame_type, len(data)))
+            self._pos += len(data)
+            return len(data)
+        e = IndexEntry.for_chunk_v2(n, self._pos, chunk)
+        for s in chunk.sections:
+            self._f.write(s)
+        self._entries.append(e)
+        self._pos += e.nbytes
+        return e.nbytes
 
     def close(self) -> None:
         """Finish the stream: index, trailer, header patch, fsync, rename."""
         if self._done:
             return
         try:
-            index = pack_index(self._entries)
+            index = pack_index(self._entries, self.major)
             trailer = Trailer(self._pos, len(self._entries), crc32(index))
             self._f.write(index)
             self._f.write(trailer.pack())
             self.header = replace(self.header, frame_count=len(self._entries))
-            head = self.header.pack()
+            head = self.header.pack(self.major)
             assert len(head) == len(self._head_bytes)
             self._f.seek(0)
             self._f.write(head)

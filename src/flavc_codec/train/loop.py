@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
 
 from ..models.codecs import NUM_QUALITIES
 from ..models.flavc import FLAVC, load_weights, save_weights, weights_hash
@@ -48,6 +48,9 @@ class TrainConfig:
     seed: int = 0
     workers: int = 0
     freeze_intra: bool = True  # inter stage: intra codec frozen
+    # > 0: draw cached sequences with probability ~ texture_score ** texture_bias
+    # (see data.texture_weights) instead of uniformly; 0 keeps plain shuffling
+    texture_bias: float = 0.0
     time_limit: float = 0.0  # minutes; > 0: checkpoint and stop (resumable) once exceeded
 
     @classmethod
@@ -159,6 +162,17 @@ def _datasets(cfg: TrainConfig) -> list:
     return sets
 
 
+def _texture_sampler(ds, bias: float, seed: int) -> WeightedRandomSampler:
+    """Draws ``len(ds)`` items per epoch with replacement, weighted towards texture."""
+    from .data import texture_scores, texture_weights
+
+    w = texture_weights(texture_scores(ds.data), bias)
+    g = torch.Generator().manual_seed(seed)
+    return WeightedRandomSampler(
+        torch.from_numpy(w), num_samples=len(ds), replacement=True, generator=g
+    )
+
+
 class _Batches:
     """Endless batches, alternating between the data sources step by step. Each source has
     its own batch size, scaled so that a batch holds about as many pixels as one of the
@@ -169,10 +183,17 @@ class _Batches:
         ref = sets[0][0]
         ref_area = ref.shape[-1] * ref.shape[-2]
         self.loaders, self.samplers, self.iters = [], [], []
-        for ds in sets:
+        from .data import CachedSequences
+
+        rank = dist.get_rank() if ddp else 0
+        for k, ds in enumerate(sets):
             item = ds[0]
             bs = max(1, round(cfg.batch * ref_area / (item.shape[-1] * item.shape[-2])))
-            sampler = DistributedSampler(ds, seed=cfg.seed) if ddp else None
+            if cfg.texture_bias > 0 and isinstance(ds, CachedSequences):
+                # ranks draw independently (own seed), so no DistributedSampler split
+                sampler = _texture_sampler(ds, cfg.texture_bias, cfg.seed + 1000 * rank + k)
+            else:
+                sampler = DistributedSampler(ds, seed=cfg.seed) if ddp else None
             self.samplers.append(sampler)
             self.loaders.append(
                 DataLoader(
@@ -193,7 +214,7 @@ class _Batches:
             return next(self.iters[i])
         except StopIteration:
             self.epoch[i] += 1
-            if self.samplers[i] is not None:
+            if isinstance(self.samplers[i], DistributedSampler):
                 self.samplers[i].set_epoch(self.epoch[i])
             self.iters[i] = iter(self.loaders[i])
             return next(self.iters[i])
