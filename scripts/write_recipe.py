@@ -74,6 +74,7 @@ def main(variant: str, runs: str = "runs") -> None:
                 # lr_drop_at and the 6:1:1 loss fix landed together: older configs lack it.
                 "yuv_weighting": "6:1:1" if "lr_drop_at" in cfg else "4:1:1 (plain channel mean)",
                 "data": cfg["data"],
+                "texture_bias": cfg.get("texture_bias", 0.0),
                 "lambda": [cfg["lambda_min"], cfg["lambda_max"]],
                 "seconds_logged": _seconds(log),
                 "last_log": log[-1] if log else None,

@@ -279,15 +279,36 @@ def test_bit_flipped_streams(stream3, tmp_path, light_weights):
         # else: a flip in a field that does not matter (e.g. reserved colour value)
 
 
-def _rewrite(stream: Path, dst: Path, edit) -> Path:
+def _rewrite(stream: Path, dst: Path, edit, major: int = 2) -> Path:
     """Copy a stream, passing every chunk through ``edit(i, chunk) -> chunk`` (valid CRCs)."""
     with StreamReader(stream) as r:
         header = r.header
         chunks = [r.read_frame(i) for i in range(len(r))]
-    with StreamWriter(dst, header) as w:
+    with StreamWriter(dst, header, major=major) as w:
         for i, c in enumerate(chunks):
             w.write_frame(edit(i, c))
     return dst
+
+
+def test_container_1_0_stream_decodes_the_same(stream3, tmp_path, light_weights):
+    """The same coded frames in a 1.0 container (the first releases' layout, 48 bytes per
+    frame) decode to exactly the same pictures as in the 2.0 container written now."""
+    from flavc_codec.io import open_video
+
+    v1 = _rewrite(stream3, tmp_path / "v1.flv", lambda i, c: c, major=1)
+    with StreamReader(stream3) as r2, StreamReader(v1) as r1:
+        assert (r2.version, r1.version) == ((2, 0), (1, 0))
+        assert list(r1) == list(r2)
+        entries = sum(len(e.pack_v2()) for e in r2.index)  # 8-11 bytes each
+    assert v1.stat().st_size - stream3.stat().st_size == 3 * 48 - entries
+    outs = []
+    for s in (stream3, v1):
+        _decode(s, tmp_path / f"{s.stem}.y4m", light_weights)
+        with open_video(str(tmp_path / f"{s.stem}.y4m")) as src:
+            outs.append([f.planes for f in src])
+    for a, b in zip(*outs, strict=True):
+        for pa, pb in zip(a, b, strict=True):
+            np.testing.assert_array_equal(pa, pb)
 
 
 def test_garbage_payload_with_valid_crc(stream3, tmp_path, light_weights):
