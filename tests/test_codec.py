@@ -291,16 +291,18 @@ def _rewrite(stream: Path, dst: Path, edit, major: int = 2) -> Path:
 
 
 def test_container_1_0_stream_decodes_the_same(stream3, tmp_path, light_weights):
-    """The same coded frames in a 1.0 container (the first releases' layout, 48 bytes per
-    frame) decode to exactly the same pictures as in the 2.0 container written now."""
+    """The same coded frames in a 1.0 container (the first releases' layout: 40 bytes per
+    frame plus 4 per section) decode to exactly the same pictures as in the 2.0 container
+    written now."""
     from flavc_codec.io import open_video
 
     v1 = _rewrite(stream3, tmp_path / "v1.flv", lambda i, c: c, major=1)
     with StreamReader(stream3) as r2, StreamReader(v1) as r1:
         assert (r2.version, r1.version) == ((2, 0), (1, 0))
         assert list(r1) == list(r2)
-        entries = sum(len(e.pack_v2()) for e in r2.index)  # 8-11 bytes each
-    assert v1.stat().st_size - stream3.stat().st_size == 3 * 48 - entries
+        v2_framing = sum(len(e.pack_v2()) for e in r2.index)  # 7-11 bytes each
+        v1_framing = sum(40 + 4 * len(e.section_lens) for e in r2.index)
+    assert v1.stat().st_size - stream3.stat().st_size == v1_framing - v2_framing
     outs = []
     for s in (stream3, v1):
         _decode(s, tmp_path / f"{s.stem}.y4m", light_weights)
@@ -319,7 +321,7 @@ def test_garbage_payload_with_valid_crc(stream3, tmp_path, light_weights):
 
         def edit(i, c, trial=trial):
             secs = list(c.sections)
-            k = trial % 2
+            k = trial % len(secs)
             n = max(4, len(secs[k]) // 4 * 4 if trial < 4 else 4 * int(rng.integers(1, 50)))
             junk = bytearray(rng.integers(0, 256, n, dtype=np.uint8).tobytes())
             junk[-1] |= 0x80  # never a zero last word
@@ -338,7 +340,7 @@ def test_garbage_payload_with_valid_crc(stream3, tmp_path, light_weights):
 
 def test_zero_last_word_section(stream3, tmp_path, light_weights):
     def edit(i, c):
-        return FrameChunk(c.frame_type, c.quality, (b"\x05\0\0\0\0\0\0\0", c.sections[1]))
+        return FrameChunk(c.frame_type, c.quality, (b"\x05\0\0\0\0\0\0\0", *c.sections[1:]))
 
     bad = _rewrite(stream3, tmp_path / "z.flv", edit)
     with pytest.raises(FlavcError):
@@ -346,40 +348,67 @@ def test_zero_last_word_section(stream3, tmp_path, light_weights):
 
 
 def test_structurally_wrong_chunks(stream3, tmp_path, light_weights):
-    one = _rewrite(stream3, tmp_path / "one.flv",
-                   lambda i, c: FrameChunk(c.frame_type, c.quality, c.sections[:1]))  # fmt: skip
-    with pytest.raises(FlavcError, match="frame 0: expected 2 payload sections"):
-        _decode(one, tmp_path / "o.y4m", light_weights)
+    two = _rewrite(stream3, tmp_path / "two.flv",
+                   lambda i, c: FrameChunk(c.frame_type, c.quality, c.sections * 2))  # fmt: skip
+    with pytest.raises(FlavcError, match="frame 0: expected 1 payload section, found 2"):
+        _decode(two, tmp_path / "o.y4m", light_weights)
     p0 = _rewrite(stream3, tmp_path / "p0.flv",
                   lambda i, c: FrameChunk(FRAME_P, c.quality, c.sections))  # fmt: skip
     with pytest.raises(FlavcError, match="frame 0: P-frame without a reference"):
         _decode(p0, tmp_path / "o.y4m", light_weights)
 
 
-# ---- padding: FLAG_PAD16 (default) and the 64-padded streams of the first encoder --------
+# ---- header flags: FLAG_PAD16 | FLAG_ONE_STREAM (default), and the streams of earlier
+# ---- encoders (FLAG_PAD16 alone; no flags, 64-padded) ------------------------------------
 
 
-@pytest.mark.parametrize("pad64", [False, True])
-def test_padding_flag_roundtrip_and_latent_grid(model_weights, pad64):
+@pytest.mark.parametrize("kind", ["default", "pad16-only", "pad64"])
+def test_padding_flag_roundtrip_and_latent_grid(model_weights, kind):
     """176x144 (QCIF) is a multiple of 16 but not of 64: with FLAG_PAD16 the latent grid
-    is 9x11 (the picture), in a 64-padded stream 12x12 (a third of it over padding). Both
-    decode to the encoder's reconstruction, bit for bit."""
-    from flavc_codec.bitstream import FLAG_PAD16
+    is 9x11 (the picture), in a 64-padded stream 12x12 (a third of it over padding). With
+    FLAG_ONE_STREAM each frame is one section, else two. All decode to the encoder's
+    reconstruction, bit for bit."""
+    from flavc_codec.bitstream import FLAG_ONE_STREAM, FLAG_PAD16
     from flavc_codec.io.reader import SourceInfo
 
     w, h, n = 176, 144, 3
     wts = model_weights["flavc-light"]
-    enc = Encoder("flavc-light", quality=30, intra_period=-1, device="cpu", weights=wts,
-                  pad64=pad64)  # fmt: skip
+    enc = Encoder("flavc-light", quality=30, intra_period=2, device="cpu", weights=wts,
+                  pad64=kind == "pad64")  # fmt: skip
+    if kind == "pad16-only":  # what the encoder wrote before FLAG_ONE_STREAM existed
+        enc.flags, enc.merge = FLAG_PAD16, False
     header = enc.header(SourceInfo(w, h, 30, 1, n, "yuv420p", 1, 1, 1, 1))
-    assert header.flags == (0 if pad64 else FLAG_PAD16)
+    flags = {"default": FLAG_PAD16 | FLAG_ONE_STREAM, "pad16-only": FLAG_PAD16, "pad64": 0}
+    assert header.flags == flags[kind]
     dec = Decoder(header, device="cpu", weights=wts)
-    assert dec.latent_hw == ((12, 12) if pad64 else (9, 11))
+    assert dec.latent_hw == ((12, 12) if kind == "pad64" else (9, 11))
     for i, f in enumerate(synthetic_frames(w, h, n, seed=7)):
         chunk, rec, _ = enc.encode(f)
+        assert len(chunk.sections) == (1 if kind == "default" else 2)
         got = dec.decode(chunk, i)
         for a, b in zip(got.planes, rec.planes, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_one_stream_is_smaller_and_codes_the_same_symbols(model_weights):
+    """One rANS stream per frame instead of (z, y): the same reconstruction and estimate,
+    fewer bytes (one flushed coder state less)."""
+    from flavc_codec.bitstream import FLAG_ONE_STREAM
+
+    wts = model_weights["flavc-light"]
+    frames = synthetic_frames(176, 144, 4, seed=9)
+    a = Encoder("flavc-light", quality=5, intra_period=-1, device="cpu", weights=wts)
+    b = Encoder("flavc-light", quality=5, intra_period=-1, device="cpu", weights=wts)
+    b.flags &= ~FLAG_ONE_STREAM
+    b.merge = False
+    saved = 0
+    for f in frames:
+        (ca, ra, ea), (cb, rb, eb) = a.encode(f), b.encode(f)
+        assert ea == eb and len(ca.sections) == 1 and len(cb.sections) == 2
+        for pa, pb in zip(ra.planes, rb.planes, strict=True):
+            np.testing.assert_array_equal(pa, pb)
+        saved += cb.payload_size - ca.payload_size
+    assert saved >= 4 * len(frames)
 
 
 def test_pad16_codes_fewer_latents(model_weights):

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .bitstream import (
+    FLAG_ONE_STREAM,
     FLAG_PAD16,
     FRAME_I,
     FRAME_P,
@@ -256,9 +257,9 @@ class Encoder:
         weights: str | Path | None = None,
         pad64: bool = False,
     ):
-        """``pad64=True`` writes a stream without FLAG_PAD16 (pictures padded to a
-        multiple of 64, as the first 1.0 encoder did): larger, kept for comparisons and for
-        decoders that predate the flag."""
+        """``pad64=True`` writes a stream as the first 1.0 encoder did: without FLAG_PAD16
+        (pictures padded to a multiple of 64) and without FLAG_ONE_STREAM (separate z and
+        y sections). Larger; kept for comparisons and for decoders that predate the flags."""
         if not 0 <= int(quality) < NUM_QUALITIES:
             raise FlavcError(f"quality must be 0..{NUM_QUALITIES - 1}, got {quality}")
         if intra_period != -1 and not 1 <= intra_period <= 65535:
@@ -275,7 +276,8 @@ class Encoder:
             )
         self.quality = int(quality)
         self.intra_period = int(intra_period)
-        self.flags = 0 if pad64 else FLAG_PAD16
+        self.flags = 0 if pad64 else FLAG_PAD16 | FLAG_ONE_STREAM
+        self.merge = bool(self.flags & FLAG_ONE_STREAM)
         self.index = 0
         self._ref = None
         self.timer = _Timer(self.device)
@@ -300,10 +302,10 @@ class Encoder:
         with self.timer.frame():
             if self.is_intra(self.index) or self._ref is None:
                 ftype = FRAME_I
-                c = m.intra.compress(x, q, g)
+                c = m.intra.compress(x, q, g, self.merge)
             else:
                 ftype = FRAME_P
-                c = m.inter.compress(x, q, self._ref[0], self._ref[1], g)
+                c = m.inter.compress(x, q, self._ref[0], self._ref[1], g, self.merge)
         self._ref = (c.feat, c.y_prev)
         self.index += 1
         recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
@@ -334,10 +336,13 @@ class Decoder:
     @torch.no_grad()
     def decode(self, chunk: FrameChunk, frame_no: int = 0) -> YUVFrame:
         m, g = self.model, self.model.gauss_tables()
+        merge = bool(self.header.flags & FLAG_ONE_STREAM)  # one section per latent
         need = 2 if chunk.frame_type == FRAME_I else getattr(m.inter, "num_sections", 2)
+        need //= 2 if merge else 1
         if len(chunk.sections) != need:
             raise FlavcError(
-                f"frame {frame_no}: expected {need} payload sections, found {len(chunk.sections)}"
+                f"frame {frame_no}: expected {need} payload section{'s' * (need != 1)}, "
+                f"found {len(chunk.sections)}"
             )
         if chunk.frame_type == FRAME_P and self._ref is None:
             raise FlavcError(f"frame {frame_no}: P-frame without a reference")
@@ -345,9 +350,11 @@ class Decoder:
         try:
             with self.timer.frame():
                 if chunk.frame_type == FRAME_I:
-                    c = m.intra.decompress(chunk.sections, hw, q, g, self.device)
+                    c = m.intra.decompress(chunk.sections, hw, q, g, self.device, merge)
                 else:
-                    c = m.inter.decompress(chunk.sections, hw, q, ref[0], ref[1], g, self.device)
+                    c = m.inter.decompress(
+                        chunk.sections, hw, q, ref[0], ref[1], g, self.device, merge
+                    )
         except FlavcError as exc:
             raise FlavcError(f"frame {frame_no}: {exc}") from None
         self._ref = (c.feat, c.y_prev)

@@ -267,3 +267,32 @@ def test_timer_counts(gauss):
     grp = np.arange(1000) % 64
     coder.decode_symbols(coder.encode_symbols(np.zeros(1000, np.int64), grp, gauss), grp, gauss)
     assert coder.TIMER.total() > t0
+
+
+def test_parts_in_one_stream_decode_in_order(gauss, fact):
+    """encode_parts: a factorized part then a Gaussian part (with escapes in both) in one
+    stream, decoded by one SymbolDecoder part by part, as a merged frame section is."""
+    rng = np.random.default_rng(11)
+    zg = np.broadcast_to(np.arange(12)[:, None, None], (12, 2, 3))
+    z = rng.integers(-30, 31, zg.shape)
+    yg = rng.integers(0, 64, (4, 5, 6))
+    y = np.round(rng.normal(0, scale_table()[yg] * 1.5)).astype(np.int64)
+    data = coder.encode_parts([(z, zg, fact), (y, yg, gauss)])
+    assert len(data) % 4 == 0
+    dec = coder.SymbolDecoder(data)
+    np.testing.assert_array_equal(dec.decode(zg, fact), z)
+    np.testing.assert_array_equal(dec.decode(yg, gauss), y)
+    # one part: identical to encode_symbols
+    assert coder.encode_parts([(y, yg, gauss)]) == coder.encode_symbols(y, yg, gauss)
+
+
+def test_one_stream_saves_a_flushed_state(gauss, fact):
+    """A nearly empty hyper-latent costs a whole flushed state (8 bytes) on its own; in the
+    latent's stream it costs about its information."""
+    zg = np.broadcast_to(np.arange(12)[:, None, None], (12, 1, 1))
+    z = np.zeros(zg.shape, np.int64)
+    yg = np.full((200,), 20)
+    y = np.random.default_rng(3).integers(-3, 4, 200)
+    apart = len(coder.encode_symbols(z, zg, fact)) + len(coder.encode_symbols(y, yg, gauss))
+    together = len(coder.encode_parts([(z, zg, fact), (y, yg, gauss)]))
+    assert apart - together >= 4

@@ -176,10 +176,10 @@ def test_update_tables_and_weights_round_trip(memc_weights, tmp_path):
 
 
 def test_engine_round_trip(memc_weights, tmp_path, make_clip):
-    """Through encode_file / decode_file. Skipped while the engine's decoder still accepts
-    only 2 payload sections per frame (see the memc module docstring)."""
+    """Through encode_file / decode_file: two sections per P-frame (content and motion,
+    one stream each, FLAG_ONE_STREAM)."""
+    from flavc_codec.bitstream import StreamReader
     from flavc_codec.codec import decode_file, encode_file
-    from flavc_codec.errors import FlavcError
     from flavc_codec.io.reader import open_video
 
     src = make_clip(64, 48, n=3, ext=".y4m")
@@ -189,11 +189,8 @@ def test_engine_round_trip(memc_weights, tmp_path, make_clip):
     )
     assert st.frames == 3
     rec = tmp_path / "rec.y4m"
-    try:
-        decode_file(str(dst), str(rec), device="cpu", weights=memc_weights, progress=False)
-    except FlavcError as exc:
-        if "expected 2 payload sections" in str(exc):
-            pytest.skip("engine decoder does not accept 4-section P-frames yet")
-        raise
+    decode_file(str(dst), str(rec), device="cpu", weights=memc_weights, progress=False)
+    with StreamReader(dst) as r:
+        assert [len(c.sections) for c in r] == [1, 2, 2]
     with open_video(str(rec)) as v:
         assert len(list(v)) == 3

@@ -7,6 +7,7 @@ The byte layout is specified in ``bitstream_spec.md`` at the repository root.
 
 from ..errors import BitstreamError
 from .format import (
+    FLAG_ONE_STREAM,
     FLAG_PAD16,
     FRAME_I,
     FRAME_P,
@@ -28,6 +29,7 @@ from .writer import StreamWriter
 
 __all__ = [
     "BitstreamError",
+    "FLAG_ONE_STREAM",
     "FLAG_PAD16",
     "FRAME_I",
     "FRAME_P",

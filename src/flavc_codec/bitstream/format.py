@@ -68,7 +68,10 @@ FRAME_I, FRAME_P = 0, 1
 # Header flags (bit masks). FLAG_PAD16: pictures are padded to a multiple of 16, not 64
 # (spec sections 11.2 and 11.4); decoders that predate it refuse such streams.
 FLAG_PAD16 = 0x1
-KNOWN_FLAGS = FLAG_PAD16
+# FLAG_ONE_STREAM: each (hyper-latent, latent) pair is one rANS stream, one section (spec
+# section 11): saves a flushed coder state (4-8 bytes) per frame.
+FLAG_ONE_STREAM = 0x2
+KNOWN_FLAGS = FLAG_PAD16 | FLAG_ONE_STREAM
 FRAME_TYPES = {FRAME_I: "I", FRAME_P: "P"}
 
 

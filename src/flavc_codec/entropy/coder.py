@@ -80,14 +80,35 @@ def _escape_parts(values: np.ndarray, radius: np.ndarray):
 
 def encode_symbols(symbols: np.ndarray, groups: np.ndarray, tables: IntTables) -> bytes:
     """Code int ``symbols`` with table rows ``groups`` (same shape). Returns LE uint32 words."""
+    return encode_parts([(symbols, groups, tables)])
+
+
+def encode_parts(parts) -> bytes:
+    """Code several ``(symbols, groups, tables)`` parts into one rANS stream, to be decoded
+    in the given order by one :class:`SymbolDecoder` (each part's rows, then its escapes).
+
+    One stream instead of one per part saves the flushed coder state of each extra stream
+    (4-8 bytes), which is most of a P-frame's hyper-latent section at low rates.
+    """
     t0 = time.perf_counter()
     try:
-        return _encode(symbols, groups, tables)
+        ops = [op for sym, grp, tables in parts for op in _ops(sym, grp, tables)]
+        coder = constriction.stream.stack.AnsCoder()
+        for data, model, params in reversed(ops):
+            if data.size == 0:
+                continue
+            if params is None:
+                coder.encode_reverse(data, model)
+            else:
+                coder.encode_reverse(data, model, params)
+        words = coder.get_compressed()
+        return np.asarray(words, dtype="<u4").tobytes()
     finally:
         TIMER.seconds += time.perf_counter() - t0
 
 
-def _encode(symbols: np.ndarray, groups: np.ndarray, tables: IntTables) -> bytes:
+def _ops(symbols: np.ndarray, groups: np.ndarray, tables: IntTables) -> list:
+    """The coding operations of one part, in decode order: (data, model, params)."""
     sym = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
     grp = np.ascontiguousarray(groups, dtype=np.int64).ravel()
     if sym.shape != grp.shape:
@@ -96,7 +117,7 @@ def _encode(symbols: np.ndarray, groups: np.ndarray, tables: IntTables) -> bytes
         raise ValueError("symbol magnitude out of range")
     models = _models(tables)
     radius = tables.radius.astype(np.int64)
-    ops = []  # in decode order
+    ops = []
     esc_vals, esc_rad = [], []
     order = np.argsort(grp, kind="stable")
     sorted_grp = grp[order]
@@ -122,34 +143,41 @@ def _encode(symbols: np.ndarray, groups: np.ndarray, tables: IntTables) -> bytes
         has_lo, has_hi = lo_size > 1, hi_size > 1  # Uniform needs a range > 1
         ops.append((lo[has_lo], _UNIFORM, lo_size[has_lo]))
         ops.append((hi[has_hi], _UNIFORM, hi_size[has_hi]))
-    coder = constriction.stream.stack.AnsCoder()
-    for data, model, params in reversed(ops):
-        if data.size == 0:
-            continue
-        if params is None:
-            coder.encode_reverse(data, model)
-        else:
-            coder.encode_reverse(data, model, params)
-    words = coder.get_compressed()
-    return np.asarray(words, dtype="<u4").tobytes()
+    return ops
 
 
 def decode_symbols(data: bytes, groups: np.ndarray, tables: IntTables) -> np.ndarray:
     """Inverse of :func:`encode_symbols`; returns int32 symbols shaped like ``groups``."""
-    t0 = time.perf_counter()
-    try:
-        return _decode(data, groups, tables)
-    finally:
-        TIMER.seconds += time.perf_counter() - t0
+    return SymbolDecoder(data).decode(groups, tables)
 
 
-def _decode(data: bytes, groups: np.ndarray, tables: IntTables) -> np.ndarray:
-    if len(data) % 4:
-        raise BitstreamError("entropy section length is not a multiple of 4")
+class SymbolDecoder:
+    """Decodes the parts of one rANS stream (:func:`encode_parts`) one after another, so
+    the groups of a later part can be computed from the symbols of an earlier one."""
+
+    def __init__(self, data: bytes):
+        if len(data) % 4:
+            raise BitstreamError("entropy section length is not a multiple of 4")
+        words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
+        try:
+            self._coder = constriction.stream.stack.AnsCoder(words)  # rejects a zero last word
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: B036 - constriction panics derive from BaseException
+            raise BitstreamError(f"entropy decoding failed ({exc.__class__.__name__})") from None
+
+    def decode(self, groups: np.ndarray, tables: IntTables) -> np.ndarray:
+        t0 = time.perf_counter()
+        try:
+            return _decode(self._coder, groups, tables)
+        finally:
+            TIMER.seconds += time.perf_counter() - t0
+
+
+def _decode(coder, groups: np.ndarray, tables: IntTables) -> np.ndarray:
     grp = np.ascontiguousarray(groups, dtype=np.int64).ravel()
     if grp.size and (grp.min() < 0 or grp.max() >= len(tables.radius)):
         raise ValueError("group index outside the table")
-    words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
     models = _models(tables)
     radius = tables.radius.astype(np.int64)
     out = np.zeros(grp.size, dtype=np.int64)
@@ -158,7 +186,6 @@ def _decode(data: bytes, groups: np.ndarray, tables: IntTables) -> np.ndarray:
     bounds = np.searchsorted(sorted_grp, np.arange(len(radius) + 1))
     esc_idx, esc_rad = [], []
     try:
-        coder = constriction.stream.stack.AnsCoder(words)  # rejects e.g. a zero last word
         for r in range(len(radius)):
             idx = order[bounds[r] : bounds[r + 1]]
             if idx.size == 0:

@@ -53,7 +53,7 @@ class FrameOut:
 
 @dataclass
 class CodedFrame:
-    sections: tuple[bytes, bytes]  # (z words, y words)
+    sections: tuple[bytes, ...]  # (z words, y words), or one stream of both
     x_hat: torch.Tensor
     feat: torch.Tensor
     y_prev: torch.Tensor  # float64 integers
@@ -203,9 +203,15 @@ class LatentCodec(nn.Module):
         return torch.floor(((sym * 2**FA + mu_g_fx) * igfx + 128) / 256)
 
     def compress_latent(
-        self, y: torch.Tensor, q: int, y_prev: torch.Tensor | None, gauss: IntTables
+        self,
+        y: torch.Tensor,
+        q: int,
+        y_prev: torch.Tensor | None,
+        gauss: IntTables,
+        merge: bool = False,
     ):
-        """Encoder side. y: (1, M, h, w) float on the model device."""
+        """Encoder side. y: (1, M, h, w) float on the model device. Sections: (z, y), or
+        with ``merge`` (header flag FLAG_ONE_STREAM) one rANS stream holding z then y."""
         z = self.h_a(y)
         z_sym = torch.round(z)[0].cpu().numpy().astype(np.int64)
         z_sym = np.clip(z_sym, -(2**20), 2**20)
@@ -216,11 +222,16 @@ class LatentCodec(nn.Module):
         sym_np = sym[0].cpu().numpy().astype(np.int64)
         zgroups = np.broadcast_to(np.arange(z_sym.shape[0])[:, None, None], z_sym.shape)
         zt = self.z_tables()
-        sec_z = coder.encode_symbols(z_sym, zgroups, zt)
-        sec_y = coder.encode_symbols(sym_np, idx, gauss)
+        if merge:
+            secs = (coder.encode_parts([(z_sym, zgroups, zt), (sym_np, idx, gauss)]),)
+        else:
+            secs = (
+                coder.encode_symbols(z_sym, zgroups, zt),
+                coder.encode_symbols(sym_np, idx, gauss),
+            )
         est = coder.estimate_bits(z_sym, zgroups, zt) + coder.estimate_bits(sym_np, idx, gauss)
         sym64 = torch.from_numpy(sym_np.astype(np.float64))[None]
-        return (sec_z, sec_y), self._dequant(sym64, mu_g_fx, q, y), sym64, mu_g_fx, est
+        return secs, self._dequant(sym64, mu_g_fx, q, y), sym64, mu_g_fx, est
 
     def decompress_latent(
         self,
@@ -230,13 +241,19 @@ class LatentCodec(nn.Module):
         y_prev: torch.Tensor | None,
         gauss: IntTables,
         device,
+        merge: bool = False,
     ):
+        """``sections``: (z, y), or with ``merge`` one stream of z then y (FLAG_ONE_STREAM)."""
+        if len(sections) != (1 if merge else 2):
+            raise ValueError(f"{len(sections)} sections for one latent (merge={merge})")
         hz, wz = -(-shape_hw[0] // 4), -(-shape_hw[1] // 4)  # the hyper-analysis rounds up
         zshape = (self.cfg.nz, hz, wz)
         zgroups = np.broadcast_to(np.arange(self.cfg.nz)[:, None, None], zshape)
-        z_sym = coder.decode_symbols(sections[0], zgroups, self.z_tables()).astype(np.int64)
+        dz = coder.SymbolDecoder(sections[0])
+        z_sym = dz.decode(zgroups, self.z_tables()).astype(np.int64)
         idx, mu_g_fx = self.entropy_params(z_sym, q, y_prev, tuple(shape_hw))
-        sym_np = coder.decode_symbols(sections[1], idx, gauss).astype(np.int64)
+        dy = dz if merge else coder.SymbolDecoder(sections[1])
+        sym_np = dy.decode(idx, gauss).astype(np.int64)
         sym64 = torch.from_numpy(sym_np.astype(np.float64))[None]
         ref = torch.empty(0, device=device)
         return self._dequant(sym64, mu_g_fx, q, ref), sym64, mu_g_fx
@@ -288,17 +305,19 @@ class IntraCodec(LatentCodec):
         return FrameOut(x_hat, feat, y_next, by, bz)
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor, q: int, gauss: IntTables) -> CodedFrame:
+    def compress(
+        self, x: torch.Tensor, q: int, gauss: IntTables, merge: bool = False
+    ) -> CodedFrame:
         y = self.g_a(x)
-        sections, y_hat, sym, mu, est = self.compress_latent(y, q, None, gauss)
+        sections, y_hat, sym, mu, est = self.compress_latent(y, q, None, gauss, merge)
         x_hat, feat = self.g_s(y_hat)
         return CodedFrame(sections, x_hat, feat, self.next_prior_input(sym, mu, q), est)
 
     @torch.no_grad()
     def decompress(
-        self, sections, hw: tuple[int, int], q: int, gauss: IntTables, device
+        self, sections, hw: tuple[int, int], q: int, gauss: IntTables, device, merge: bool = False
     ) -> CodedFrame:
-        y_hat, sym, mu = self.decompress_latent(sections, hw, q, None, gauss, device)
+        y_hat, sym, mu = self.decompress_latent(sections, hw, q, None, gauss, device, merge)
         x_hat, feat = self.g_s(y_hat)
         return CodedFrame(tuple(sections), x_hat, feat, self.next_prior_input(sym, mu, q), 0.0)
 
@@ -347,10 +366,11 @@ class InterCodec(LatentCodec):
         ref_feat: torch.Tensor,
         y_prev: torch.Tensor,
         gauss: IntTables,
+        merge: bool = False,
     ) -> CodedFrame:
         ctx_enc, ctx_dec = self.contexts(ref_feat, x)
         y = self.g_a(x, ctx_enc)
-        sections, y_hat, sym, mu, est = self.compress_latent(y, q, y_prev, gauss)
+        sections, y_hat, sym, mu, est = self.compress_latent(y, q, y_prev, gauss, merge)
         x_hat, feat = self.g_s(y_hat, ctx_dec)
         return CodedFrame(sections, x_hat, feat, self.next_prior_input(sym, mu, q), est)
 
@@ -364,8 +384,9 @@ class InterCodec(LatentCodec):
         y_prev: torch.Tensor,
         gauss: IntTables,
         device,
+        merge: bool = False,
     ) -> CodedFrame:
         _, ctx_dec = self.contexts(ref_feat, None)
-        y_hat, sym, mu = self.decompress_latent(sections, hw, q, y_prev, gauss, device)
+        y_hat, sym, mu = self.decompress_latent(sections, hw, q, y_prev, gauss, device, merge)
         x_hat, feat = self.g_s(y_hat, ctx_dec)
         return CodedFrame(tuple(sections), x_hat, feat, self.next_prior_input(sym, mu, q), 0.0)

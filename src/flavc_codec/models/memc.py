@@ -9,7 +9,7 @@ Motion estimation and compensation instead of feature-level attention, DCVC-styl
   here: only what is coded reaches the decoder.
 - **Motion coding**: a small motion autoencoder (flow at 1/4 -> motion latent at 1/16
   luma, the main latent's resolution) with its own hyperprior, quality gains and integer
-  prior (a non-temporal :class:`LatentCodec`), coded into two extra payload sections.
+  prior (a non-temporal :class:`LatentCodec`), coded into extra payload sections.
 - **Motion compensation** (both sides, reconstruction path): the decoded flow warps the
   reference features with bilinear interpolation written as gathers and elementwise
   arithmetic (:func:`warp`): no reduction, so every output element is the same sequence of
@@ -19,7 +19,8 @@ Motion estimation and compensation instead of feature-level attention, DCVC-styl
   global IntFLA is replaced by a local integer conv, so no FLA is left anywhere in this
   variant.
 
-Payload sections of a P-frame: (z, y, motion z, motion y), ``num_sections = 4``.
+Payload sections of a P-frame: (z, y, motion z, motion y), ``num_sections = 4``; with
+``merge`` (header flag FLAG_ONE_STREAM) two: (content z+y, motion z+y), one rANS stream each.
 """
 
 from __future__ import annotations
@@ -174,14 +175,15 @@ class MEMCInterCodec(LatentCodec):
         ref_feat: torch.Tensor,
         y_prev: torch.Tensor,
         gauss: IntTables,
+        merge: bool = False,
     ) -> CodedFrame:
         flow = self.flow(x, ref_feat)
         msec, m_hat, _, _, mest = self.mv.compress_latent(
-            self.mv_a(flow / FLOW_SCALE), q, None, gauss
+            self.mv_a(flow / FLOW_SCALE), q, None, gauss, merge
         )
         ctx = self.context(ref_feat, self.flow_from_latent(m_hat))
         y = self.g_a(x, ctx)
-        sec, y_hat, sym, mu, est = self.compress_latent(y, q, y_prev, gauss)
+        sec, y_hat, sym, mu, est = self.compress_latent(y, q, y_prev, gauss, merge)
         x_hat, feat = self.g_s(y_hat, ctx)
         return CodedFrame((*sec, *msec), x_hat, feat, self.next_prior_input(sym, mu, q), est + mest)
 
@@ -195,16 +197,18 @@ class MEMCInterCodec(LatentCodec):
         y_prev: torch.Tensor,
         gauss: IntTables,
         device,
+        merge: bool = False,
     ) -> CodedFrame:
-        if len(sections) != self.num_sections:
+        # (z, y, motion z, motion y), or with ``merge`` (FLAG_ONE_STREAM) (content, motion)
+        need = self.num_sections // 2 if merge else self.num_sections
+        if len(sections) != need:
             from ..errors import FlavcError
 
-            raise FlavcError(
-                f"memc P-frame needs {self.num_sections} payload sections, got {len(sections)}"
-            )
-        m_hat, _, _ = self.mv.decompress_latent(sections[2:4], hw, q, None, gauss, device)
+            raise FlavcError(f"memc P-frame needs {need} payload sections, got {len(sections)}")
+        k = need // 2
+        m_hat, _, _ = self.mv.decompress_latent(sections[k:], hw, q, None, gauss, device, merge)
         ctx = self.context(ref_feat, self.flow_from_latent(m_hat))
-        y_hat, sym, mu = self.decompress_latent(sections[0:2], hw, q, y_prev, gauss, device)
+        y_hat, sym, mu = self.decompress_latent(sections[:k], hw, q, y_prev, gauss, device, merge)
         x_hat, feat = self.g_s(y_hat, ctx)
         return CodedFrame(tuple(sections), x_hat, feat, self.next_prior_input(sym, mu, q), 0.0)
 
