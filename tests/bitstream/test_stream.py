@@ -201,6 +201,9 @@ def test_inspect(stream):
     assert sum(f["bytes"] for f in d["frames"]) == d["frame_bytes"]
     if d["version"] == "2.0":  # the index entries carry each frame's quality
         assert [f["quality"] for f in d["frames"]] == [c.quality for c in cs]
+        assert "quality" in format_info(d).splitlines()[-len(cs) - 1]
+    else:
+        assert "quality" not in format_info(d).splitlines()[-len(cs) - 1]
     text = format_info(d)
     assert "33x17" in text and "flavc (id 1)" in text
     assert inspect(p, model_names={1: "custom"})["model_name"] == "custom"

@@ -131,7 +131,9 @@ def format_info(d: dict) -> str:
     if d.get("verified"):
         lines.append("  integrity    all frame CRCs OK")
     if "frames" in d:
-        lines.append("  frame  type      bytes       bits")
+        has_q = all("quality" in f for f in d["frames"])  # container 2.0 indexes it
+        lines.append("  frame  type      bytes       bits" + ("  quality" if has_q else ""))
         for f in d["frames"]:
-            lines.append(f"  {f['frame']:5d}  {f['type']:>4}  {f['bytes']:9d}  {f['bits']:9d}")
+            q = f"  {f['quality']:7d}" if has_q else ""
+            lines.append(f"  {f['frame']:5d}  {f['type']:>4}  {f['bytes']:9d}  {f['bits']:9d}{q}")
     return "\n".join(lines)
