@@ -9,11 +9,13 @@ import platform
 import sys
 from pathlib import Path
 
-STAGES = ("intra", "inter", "joint", "joint_long", "joint_gpu", "joint_long2")
+STAGES = ("intra", "inter", "joint", "joint_long", "joint_gpu", "joint_long2", "joint_long3")
 # how the stages that train_default.sh does not run were run
 STAGE_COMMANDS = {
     "joint_gpu": "scripts/device_train.sh on a lent GPU, see the stage's note and docs/TRAINING.md",
     "joint_long2": "flavc train src/flavc_codec/train/configs/joint_long2.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "joint_long3": "flavc train src/flavc_codec/train/configs/joint_long3.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
 }
 
