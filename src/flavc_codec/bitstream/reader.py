@@ -82,6 +82,15 @@ class StreamReader:
             self._open_index_v2(tr, index_end)
         self.index_offset = tr.index_offset
 
+    def _read_index(self, tr: Trailer, isize: int) -> bytes:
+        """Read the index (its size already checked against the file) and check its CRC."""
+        raw = self._read_at(tr.index_offset, isize)  # size bounded by the file size
+        if len(raw) != isize:
+            raise BitstreamError("truncated stream: index cut short")
+        if crc32(raw) != tr.index_crc:
+            raise BitstreamError("index: CRC mismatch (stream corrupted)")
+        return raw
+
     def _open_index_v1(self, tr: Trailer, index_end: int) -> None:
         n = tr.frame_count
         isize = index_size(n)
@@ -90,11 +99,7 @@ class StreamReader:
                 f"index: offset {tr.index_offset} / size {isize} do not fit the file "
                 f"({self.file_size} bytes; stream corrupted or truncated)"
             )
-        raw = self._read_at(tr.index_offset, isize)  # size bounded by the file size
-        if len(raw) != isize:
-            raise BitstreamError("truncated stream: index cut short")
-        if crc32(raw) != tr.index_crc:
-            raise BitstreamError("index: CRC mismatch (stream corrupted)")
+        raw = self._read_index(tr, isize)
         marker, count = INDEX_HEAD.unpack_from(raw, 0)
         if marker != INDEX_MARKER or count != n:
             raise BitstreamError("index: bad marker or count (stream corrupted)")
@@ -136,11 +141,7 @@ class StreamReader:
                 f"index: offset {tr.index_offset} / {n} entries do not fit the file "
                 f"({self.file_size} bytes; stream corrupted or truncated)"
             )
-        raw = self._read_at(tr.index_offset, isize)  # size bounded by the file size
-        if len(raw) != isize:
-            raise BitstreamError("truncated stream: index cut short")
-        if crc32(raw) != tr.index_crc:
-            raise BitstreamError("index: CRC mismatch (stream corrupted)")
+        raw = self._read_index(tr, isize)
         entries = parse_index_v2(raw, n, self.data_offset)
         end = entries[-1].offset + entries[-1].nbytes if entries else self.data_offset
         if end != tr.index_offset:
