@@ -376,7 +376,7 @@ def test_padding_flag_roundtrip_and_latent_grid(model_weights, kind):
     enc = Encoder("flavc-light", quality=30, intra_period=2, device="cpu", weights=wts,
                   pad64=kind == "pad64")  # fmt: skip
     if kind == "pad16-only":  # what the encoder wrote before FLAG_ONE_STREAM existed
-        enc.flags, enc.merge = FLAG_PAD16, False
+        enc.flags = FLAG_PAD16
     header = enc.header(SourceInfo(w, h, 30, 1, n, "yuv420p", 1, 1, 1, 1))
     flags = {"default": FLAG_PAD16 | FLAG_ONE_STREAM, "pad16-only": FLAG_PAD16, "pad64": 0}
     assert header.flags == flags[kind]
@@ -400,7 +400,6 @@ def test_one_stream_is_smaller_and_codes_the_same_symbols(model_weights):
     a = Encoder("flavc-light", quality=5, intra_period=-1, device="cpu", weights=wts)
     b = Encoder("flavc-light", quality=5, intra_period=-1, device="cpu", weights=wts)
     b.flags &= ~FLAG_ONE_STREAM
-    b.merge = False
     saved = 0
     for f in frames:
         (ca, ra, ea), (cb, rb, eb) = a.encode(f), b.encode(f)

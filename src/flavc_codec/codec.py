@@ -277,7 +277,6 @@ class Encoder:
         self.quality = int(quality)
         self.intra_period = int(intra_period)
         self.flags = 0 if pad64 else FLAG_PAD16 | FLAG_ONE_STREAM
-        self.merge = bool(self.flags & FLAG_ONE_STREAM)
         self.index = 0
         self._ref = None
         self.timer = _Timer(self.device)
@@ -298,14 +297,15 @@ class Encoder:
     @torch.no_grad()
     def encode(self, frame: YUVFrame) -> tuple[FrameChunk, YUVFrame, float]:
         m, g, q = self.model, self.model.gauss_tables(), self.quality
+        merge = bool(self.flags & FLAG_ONE_STREAM)  # one section per latent
         x = frame_to_tensor(frame, self.device, pad_multiple(self.flags))
         with self.timer.frame():
             if self.is_intra(self.index) or self._ref is None:
                 ftype = FRAME_I
-                c = m.intra.compress(x, q, g, self.merge)
+                c = m.intra.compress(x, q, g, merge)
             else:
                 ftype = FRAME_P
-                c = m.inter.compress(x, q, self._ref[0], self._ref[1], g, self.merge)
+                c = m.inter.compress(x, q, self._ref[0], self._ref[1], g, merge)
         self._ref = (c.feat, c.y_prev)
         self.index += 1
         recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
