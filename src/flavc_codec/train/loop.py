@@ -180,11 +180,11 @@ class _Batches:
     (trained on small crops alone, it degrades on whole frames)."""
 
     def __init__(self, sets: list, cfg: TrainConfig, ddp: bool):
+        from .data import CachedSequences
+
         ref = sets[0][0]
         ref_area = ref.shape[-1] * ref.shape[-2]
         self.loaders, self.samplers, self.iters = [], [], []
-        from .data import CachedSequences
-
         rank = dist.get_rank() if ddp else 0
         for k, ds in enumerate(sets):
             item = ds[0]
