@@ -149,6 +149,9 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--model", default="flavc")
     ap.add_argument("--weights", default=None, help="weights file (default: the shipped ones)")
+    ap.add_argument(
+        "--refine", type=int, default=0, help="encoder latent refinement steps per frame"
+    )
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--no-kodak", action="store_true")
     ap.add_argument("--no-video", action="store_true")
@@ -166,6 +169,7 @@ def main(argv=None) -> int:
         device=a.device,
         model=a.model,
         weights=a.weights,
+        refine=a.refine,
         progress=not a.quiet,
         with_msssim=not a.no_msssim,
         print_table=False,

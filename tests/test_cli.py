@@ -217,6 +217,29 @@ def test_encode_errors(runner, tmp_path, light_weights, make_clip):
     assert not out.exists()
 
 
+def test_encode_with_refinement(runner, encoded, tmp_path, light_weights):
+    """--refine N: a stream of the same format that the plain decoder reads back to the
+    encoder's own reconstruction."""
+    src, _, _ = encoded
+    stream, recon, out = tmp_path / "r.flv", tmp_path / "enc.y4m", tmp_path / "dec.y4m"
+    args = ["encode", str(src), str(stream), "--model", "flavc-light", "-q", "20", "--quiet"]
+    args += ["--weights", str(light_weights), "--intra-period", "2", "--device", "cpu"]
+    r = runner.invoke(main, [*args, "--refine", "3", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["frames"] == 4
+    from flavc_codec.codec import decode_file, encode_file
+
+    encode_file(str(src), str(stream), quality=20, intra_period=2, device="cpu",
+                model="flavc-light", progress=False, weights=light_weights, recon=str(recon),
+                refine=3)  # fmt: skip
+    decode_file(str(stream), str(out), device="cpu", progress=False, weights=light_weights)
+    assert out.read_bytes() == recon.read_bytes()
+    r = runner.invoke(main, [*args, "--refine", "-1"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    r = runner.invoke(main, ["encode", "--help"])
+    assert "--refine" in r.stdout
+
+
 def test_info_does_not_import_torch(encoded):
     _, stream, _ = encoded
     code = textwrap.dedent(f"""

@@ -97,11 +97,30 @@ def main():
     default=None,
     help="weights file (default: the shipped weights of --model)",
 )
+@click.option(
+    "--refine",
+    type=click.IntRange(0, 1000),
+    default=0,
+    show_default=True,
+    help="encoder effort: N gradient steps per frame on its latent (smaller streams at the "
+    "same quality, about N synthesis backward passes per frame; any decoder reads them)",
+)
 @click.option("--threads", type=int, default=None, help="CPU threads")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def encode(
-    input, output, quality, intra_period, frames, device, model, weights, threads, as_json, quiet
+    input,
+    output,
+    quality,
+    intra_period,
+    frames,
+    device,
+    model,
+    weights,
+    refine,
+    threads,
+    as_json,
+    quiet,
 ):
     """Encode INPUT (any video PyAV reads, or - for a stream on stdin) into OUTPUT."""
     if input != "-" and not os.path.exists(input):
@@ -121,6 +140,7 @@ def encode(
         model=model,
         progress=not quiet,
         weights=weights,
+        refine=refine,
     )
     if as_json:
         click.echo(json.dumps(st.as_dict(), indent=1))
@@ -220,6 +240,14 @@ def demo(model, quality, size, frames, device, keep):
     default=None,
     help="weights file for flavc (default: the shipped ones), e.g. from flavc train",
 )
+@click.option(
+    "--refine",
+    type=click.IntRange(0, 1000),
+    default=0,
+    show_default=True,
+    help="encoder effort: N gradient steps per frame on its latent (smaller streams at the "
+    "same quality, about N synthesis backward passes per frame; any decoder reads them)",
+)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None)
 def bench(
@@ -232,6 +260,7 @@ def bench(
     device,
     model,
     weights,
+    refine,
     json_path,
     plot_path,
 ):
@@ -253,6 +282,7 @@ def bench(
         device=device,
         model=model,
         weights=weights,
+        refine=refine,
         json_path=json_path,
         plot_path=plot_path,
     )

@@ -33,7 +33,7 @@ from .bitstream import (
 from .bitstream.model_ids import model_name
 from .entropy import coder as entropy_coder
 from .errors import FlavcError
-from .models.codecs import NUM_QUALITIES, PRIOR_TIMER
+from .models.codecs import NUM_QUALITIES, PRIOR_TIMER, Refine
 from .models.flavc import FLAVC, WEIGHTS_DIR, default_weights_path, load_weights, weights_hash
 from .models.registry import get_variant
 from .yuv import YUVFrame, crop_planes, pad_frame, psnr_yuv
@@ -43,6 +43,7 @@ from .yuv import YUVFrame, crop_planes, pad_frame, psnr_yuv
 PAD = 16
 PAD_LEGACY = 64
 MAX_PIXELS = 8192 * 4352  # 8K: bounds the memory one frame can make the codec allocate
+MAX_REFINE = 1000  # refinement steps per frame (encoder effort; bounds the encode time)
 
 
 def check_size(width: int, height: int, what: str) -> None:
@@ -87,6 +88,9 @@ def get_model(weights: str | Path, device: torch.device) -> tuple[FLAVC, str]:
     key = (str(Path(weights).resolve()), str(device))
     if key not in _MODELS:
         model = load_weights(weights, device)
+        # Coding never trains: encoder-side refinement then differentiates the latent only
+        # and keeps no activations for weight gradients.
+        model.requires_grad_(False)
         _MODELS[key] = (model, weights_hash(weights))
     return _MODELS[key]
 
@@ -256,12 +260,18 @@ class Encoder:
         device: str = "auto",
         weights: str | Path | None = None,
         pad64: bool = False,
+        refine: int = 0,
     ):
         """``pad64=True`` writes a stream as the first 1.0 encoder did: without FLAG_PAD16
         (pictures padded to a multiple of 64) and without FLAG_ONE_STREAM (separate z and
-        y sections). Larger; kept for comparisons and for decoders that predate the flags."""
+        y sections). Larger; kept for comparisons and for decoders that predate the flags.
+        ``refine=N``: N gradient steps per frame on its latent symbols (``models.codecs.
+        Refine``); smaller streams at the same quality for about N backward passes of the
+        synthesis per frame. The stream format is the same, any decoder reads it."""
         if not 0 <= int(quality) < NUM_QUALITIES:
             raise FlavcError(f"quality must be 0..{NUM_QUALITIES - 1}, got {quality}")
+        if not 0 <= int(refine) <= MAX_REFINE:
+            raise FlavcError(f"refine must be 0..{MAX_REFINE} steps, got {refine}")
         if intra_period != -1 and not 1 <= intra_period <= 65535:
             raise FlavcError("intra period must be -1 or 1..65535")
         self.device = resolve_device(device)
@@ -275,6 +285,7 @@ class Encoder:
                 f"weights {wpath.name} are for '{self.model.cfg.name}', not '{variant.name}'"
             )
         self.quality = int(quality)
+        self.refine = int(refine)
         self.intra_period = int(intra_period)
         self.flags = 0 if pad64 else FLAG_PAD16 | FLAG_ONE_STREAM
         self.index = 0
@@ -300,16 +311,29 @@ class Encoder:
         merge = bool(self.flags & FLAG_ONE_STREAM)  # one section per latent
         x = frame_to_tensor(frame, self.device, pad_multiple(self.flags))
         with self.timer.frame():
+            rf = self._refine_spec(x, frame) if self.refine else None
             if self.is_intra(self.index) or self._ref is None:
                 ftype = FRAME_I
-                c = m.intra.compress(x, q, g, merge)
+                c = m.intra.compress(x, q, g, merge, refine=rf)
             else:
                 ftype = FRAME_P
-                c = m.inter.compress(x, q, self._ref[0], self._ref[1], g, merge)
+                c = m.inter.compress(x, q, self._ref[0], self._ref[1], g, merge, refine=rf)
         self._ref = (c.feat, c.y_prev)
         self.index += 1
         recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
         return FrameChunk(ftype, q, c.sections), recon, c.est_bits
+
+    def _refine_spec(self, x: torch.Tensor, frame: YUVFrame) -> Refine:
+        mask = torch.zeros_like(x[:, :1])
+        mask[..., : (frame.height + 1) // 2, : (frame.width + 1) // 2] = 1.0
+        return Refine(
+            steps=self.refine,
+            lam=self.model.lambda_of(self.quality),
+            x=x,
+            mask=mask,
+            npix=frame.width * frame.height,
+            seed=self.index,
+        )
 
 
 class Decoder:
@@ -372,10 +396,12 @@ def encode_file(
     progress: bool = True,
     weights: str | Path | None = None,
     recon: str | None = None,
+    refine: int = 0,
 ) -> EncodeStats:
     """Encode any video PyAV reads into a flavc stream (written atomically). ``recon``:
-    also write the encoder's own reconstruction (y4m), which the decoder reproduces."""
-    enc = Encoder(model, quality, intra_period, device, weights)
+    also write the encoder's own reconstruction (y4m), which the decoder reproduces.
+    ``refine``: latent refinement steps per frame (see :class:`Encoder`)."""
+    enc = Encoder(model, quality, intra_period, device, weights, refine=refine)
     try:
         return _encode_file(enc, src, dst, frames, progress, recon)
     except BaseException:

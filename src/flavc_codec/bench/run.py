@@ -91,9 +91,11 @@ def flavc_point(
     keep_files: bool = False,
     tag: str = "clip",
     weights: str | None = None,
+    refine: int = 0,
 ) -> dict:
     """encode_file -> decode_file -> read_frames -> metrics for one quality. ``weights``:
-    a weights file other than the shipped one (e.g. from ``flavc train``)."""
+    a weights file other than the shipped one (e.g. from ``flavc train``); ``refine``:
+    the encoder's latent refinement steps per frame."""
     from ..codec import decode_file, encode_file
     from ..io.reader import read_frames
 
@@ -101,7 +103,13 @@ def flavc_point(
     h, w = ref_frames[0].y.shape
     stream = os.path.join(workdir, f"{tag}_flavc_q{quality}.flavc")
     recon = os.path.join(workdir, f"{tag}_flavc_q{quality}.y4m")
-    point: dict = {"codec": "flavc", "model": model, "quality": int(quality), "frames": n}
+    point: dict = {
+        "codec": "flavc",
+        "model": model,
+        "quality": int(quality),
+        "frames": n,
+        "refine": int(refine),
+    }
     try:
         with PeakMemory() as mem_e:
             t0 = time.perf_counter()
@@ -115,6 +123,7 @@ def flavc_point(
                 model=model,
                 progress=False,
                 weights=weights,
+                refine=refine,
             )
             enc_wall = time.perf_counter() - t0
         with PeakMemory() as mem_d:
@@ -246,6 +255,7 @@ def run_bench(
     flavc_runner: FlavcRunner | None = None,
     print_table: bool = True,
     weights: str | None = None,
+    refine: int = 0,
 ) -> dict:
     """Benchmark flavc and the anchors on each input; return (and optionally write) results.
 
@@ -265,7 +275,7 @@ def run_bench(
         if a not in ANCHORS:
             raise ValueError(f"unknown anchor {a!r}; choose from {sorted(ANCHORS)}")
     qualities = list(DEFAULT_QUALITIES if qualities is None else qualities)
-    runner = flavc_runner or functools.partial(flavc_point, weights=weights)
+    runner = flavc_runner or functools.partial(flavc_point, weights=weights, refine=refine)
     own_workdir = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="flavc_bench_")
     os.makedirs(workdir, exist_ok=True)
@@ -285,6 +295,7 @@ def run_bench(
             "device": device,
             "model": model,
             "weights": _weights_info(model, weights) if qualities else None,
+            "refine": int(refine),
             "bd_methods": list(METHODS),
             "msssim": with_msssim,
         },
@@ -509,7 +520,8 @@ def format_markdown(results: dict, points: bool = True) -> str:
         "## flavc RD benchmark",
         "",
         f"frames <= {cfg.get('frames')}, intra period {cfg.get('intra_period')} (low-delay P), "
-        f"anchor preset {cfg.get('preset')}, device {cfg.get('device')}, model {cfg.get('model')}. "
+        f"anchor preset {cfg.get('preset')}, device {cfg.get('device')}, model {cfg.get('model')}"
+        f", encoder refinement {cfg.get('refine', 0)} steps per frame. "
         "PSNR-YUV = (6Y+U+V)/8, mean of per-frame PSNR; bpp from file size incl. container; "
         "BD on (bpp, PSNR-YUV), negative BD-rate = flavc saves bits.",
         "",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,11 @@ from torch import nn
 
 from ..entropy.tables import IntTables, gaussian_tables
 from ..errors import FlavcError
-from .codecs import InterCodec, IntraCodec
+from .codecs import NUM_QUALITIES, InterCodec, IntraCodec
 from .registry import VariantConfig, get_variant
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+DEFAULT_LAMBDAS = (50.0, 3200.0)  # the shipped weights' training range (qualities 0 and 63)
 
 
 class FLAVC(nn.Module):
@@ -40,6 +42,12 @@ class FLAVC(nn.Module):
         self.register_buffer("gauss_freqs", torch.from_numpy(g.freqs))
         self.register_buffer("gauss_radius", torch.from_numpy(g.radius))
         self._gauss: IntTables | None = None
+        self.lambda_range: tuple[float, float] = DEFAULT_LAMBDAS
+
+    def lambda_of(self, q: int) -> float:
+        """Lambda of quality ``q``: log-linear between the range's ends, as in training."""
+        lo, hi = self.lambda_range
+        return math.exp(math.log(lo) + q / (NUM_QUALITIES - 1) * (math.log(hi) - math.log(lo)))
 
     def gauss_tables(self) -> IntTables:
         if self._gauss is None:
@@ -118,8 +126,20 @@ def load_weights(path: str | Path, device: str | torch.device = "cpu") -> FLAVC:
         missing, unexpected = ["?"], []
     if missing or unexpected:
         raise FlavcError(f"weights {path.name} do not match variant {cfg.name}")
+    model.lambda_range = _lambda_range(info)
     model.eval()
     return model.to(device)
+
+
+def _lambda_range(info: dict) -> tuple[float, float]:
+    """The lambdas of qualities 0 and 63 the weights were trained with (their recipe's
+    config); encoder-side refinement optimises the same R + lambda * D."""
+    cfg = (info.get("recipe") or {}).get("config") or {}
+    try:
+        lo, hi = float(cfg["lambda_min"]), float(cfg["lambda_max"])
+    except (KeyError, TypeError, ValueError):
+        return DEFAULT_LAMBDAS
+    return (lo, hi) if 0 < lo <= hi else DEFAULT_LAMBDAS
 
 
 def default_weights_path(variant: str) -> Path:

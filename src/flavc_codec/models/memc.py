@@ -176,14 +176,19 @@ class MEMCInterCodec(LatentCodec):
         y_prev: torch.Tensor,
         gauss: IntTables,
         merge: bool = False,
+        refine=None,
     ) -> CodedFrame:
+        """``refine`` (a ``codecs.Refine``) refines the content latent; the motion latent
+        is coded as analysed."""
         flow = self.flow(x, ref_feat)
         msec, m_hat, _, _, mest = self.mv.compress_latent(
             self.mv_a(flow / FLOW_SCALE), q, None, gauss, merge
         )
         ctx = self.context(ref_feat, self.flow_from_latent(m_hat))
         y = self.g_a(x, ctx)
-        sec, y_hat, sym, mu, est = self.compress_latent(y, q, y_prev, gauss, merge)
+        sec, y_hat, sym, mu, est = self.compress_latent(
+            y, q, y_prev, gauss, merge, refine, lambda yh: self.g_s(yh, ctx)[0]
+        )
         x_hat, feat = self.g_s(y_hat, ctx)
         return CodedFrame((*sec, *msec), x_hat, feat, self.next_prior_input(sym, mu, q), est + mest)
 

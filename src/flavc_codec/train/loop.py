@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
 
-from ..models.codecs import NUM_QUALITIES
+from ..models.codecs import NUM_QUALITIES, YUV611
 from ..models.flavc import FLAVC, load_weights, save_weights, weights_hash
 from ..models.registry import get_variant
 
@@ -71,9 +71,9 @@ def lambda_of(q: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     )
 
 
-# Per-channel weights of the packed layout (4 luma phases, U, V) giving (6 Y + U + V) / 8,
-# the PSNR-YUV weighting of the benchmark. A plain mean over the 6 channels would be 4:1:1.
-YUV611 = (6 / 32, 6 / 32, 6 / 32, 6 / 32, 1 / 8, 1 / 8)
+# YUV611 (from models.codecs): per-channel weights of the packed layout (4 luma phases, U,
+# V) giving (6 Y + U + V) / 8, the PSNR-YUV weighting of the benchmark. A plain mean over
+# the 6 channels would be 4:1:1.
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
