@@ -90,9 +90,17 @@ def _cuda_peak(device: str) -> float | None:
 
 
 def flavc_speed(
-    src: str, n: int, w: int, h: int, device: str, quality: int, workdir: str, model: str
+    src: str,
+    n: int,
+    w: int,
+    h: int,
+    device: str,
+    quality: int,
+    workdir: str,
+    model: str,
+    refine: int = 0,
 ) -> dict:
-    tag = f"{model}_{w}x{h}_{device}_{n}f"
+    tag = f"{model}_{w}x{h}_{device}_{n}f_r{refine}"
     stream = os.path.join(workdir, tag + ".flavc")
     recon = os.path.join(workdir, tag + ".y4m")
     r: dict = {
@@ -101,6 +109,7 @@ def flavc_speed(
         "device": device,
         "frames": n,
         "quality": quality,
+        "refine": refine,
     }
     try:
         from flavc_codec.codec import decode_file, encode_file
@@ -109,7 +118,14 @@ def flavc_speed(
         with PeakMemory() as me:
             t0 = time.perf_counter()
             es = encode_file(
-                src, stream, quality=quality, frames=n, device=device, model=model, progress=False
+                src,
+                stream,
+                quality=quality,
+                frames=n,
+                device=device,
+                model=model,
+                progress=False,
+                refine=refine,
             )
             r["enc_wall_seconds"] = time.perf_counter() - t0
         r["enc_gpu_peak_mb"] = _cuda_peak(device)
@@ -170,16 +186,17 @@ def to_markdown(rep: dict) -> str:
         "integer tables; peak RSS = process peak during the call (includes interpreter + "
         "torch + model and what earlier calls left resident).",
         "",
-        "| model | size | device | enc fps | dec fps | enc network s | enc prior s "
+        "| model | refine | size | device | enc fps | dec fps | enc network s | enc prior s "
         "| enc entropy s | dec network s | dec prior s | dec entropy s | coded/estimate "
         "| enc peak RSS MiB | dec peak RSS MiB | GPU peak MiB | error |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rep["flavc"]:
         et, dt = r.get("enc_timings", {}), r.get("dec_timings", {})
         gpu = max([x for x in (r.get("enc_gpu_peak_mb"), r.get("dec_gpu_peak_mb")) if x] or [0])
         lines.append(
-            f"| {r['model']} | {r['size']} | {r['device']} | {_fmt(r.get('enc_fps'), '.3f')}"
+            f"| {r['model']} | {r.get('refine', 0)} | {r['size']} | {r['device']}"
+            f" | {_fmt(r.get('enc_fps'), '.3f')}"
             f" | {_fmt(r.get('dec_fps'), '.3f')} | {_fmt(et.get('network'), '.2f')}"
             f" | {_fmt(et.get('prior'), '.2f')} | {_fmt(et.get('entropy'), '.2f')}"
             f" | {_fmt(dt.get('network'), '.2f')} | {_fmt(dt.get('prior'), '.2f')}"
@@ -230,6 +247,9 @@ def main(argv=None) -> int:
     ap.add_argument("--mem-size", default="416x240")
     ap.add_argument("--mem-device", default="cpu")
     ap.add_argument("--models", default="flavc,flavc-light")
+    ap.add_argument(
+        "--refine", default="0", help="comma-separated encoder refinement steps per frame"
+    )
     ap.add_argument("--mem-model", default="flavc-light")
     ap.add_argument("--x265-preset", default="veryslow", choices=["medium", "veryslow"])
     ap.add_argument("--no-flavc", action="store_true", help="only the reference encoders")
@@ -264,12 +284,19 @@ def main(argv=None) -> int:
             frames = moving_pattern(w, h, a.frames)
             src = write_y4m(os.path.join(wd, f"src_{w}x{h}.y4m"), frames)
             if not a.no_flavc:
-                for model in [m for m in a.models.split(",") if m]:
-                    for dev in devices:
-                        print(f"{model} {w}x{h} {dev} ...", file=sys.stderr, flush=True)
-                        rep["flavc"].append(
-                            flavc_speed(src, a.frames, w, h, dev, a.quality, wd, model)
-                        )
+                runs = [
+                    (model, int(k), dev)
+                    for model in a.models.split(",")
+                    if model
+                    for k in a.refine.split(",")
+                    if k
+                    for dev in devices
+                ]
+                for model, k, dev in runs:
+                    print(f"{model} refine {k} {w}x{h} {dev} ...", file=sys.stderr, flush=True)
+                    rep["flavc"].append(
+                        flavc_speed(src, a.frames, w, h, dev, a.quality, wd, model, k)
+                    )
             if (w, h) == max(sizes, key=lambda s: s[0] * s[1]):
                 print(f"x265 {a.x265_preset} {w}x{h} ...", file=sys.stderr, flush=True)
                 pt = encode_anchor(
