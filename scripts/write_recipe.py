@@ -1,5 +1,7 @@
 """Write src/flavc_codec/weights/<variant>.json: the recipe of shipped weights, read from the
-run folders (config, steps, time, last logged bpp/PSNR per stage) and the machine."""
+run folders (config, steps, time, last logged bpp/PSNR per stage) and the machine. A stage
+whose run folder is not on this machine (runs/ is not in git) keeps the entry the previous
+recipe recorded for it."""
 
 from __future__ import annotations
 
@@ -9,13 +11,24 @@ import platform
 import sys
 from pathlib import Path
 
-STAGES = ("intra", "inter", "joint", "joint_long", "joint_gpu", "joint_long2", "joint_long3")
+STAGES = (
+    "intra",
+    "inter",
+    "joint",
+    "joint_long",
+    "joint_gpu",
+    "joint_long2",
+    "joint_long3",
+    "joint_long4",
+)
 # how the stages that train_default.sh does not run were run
 STAGE_COMMANDS = {
     "joint_gpu": "scripts/device_train.sh on a lent GPU, see the stage's note and docs/TRAINING.md",
     "joint_long2": "flavc train src/flavc_codec/train/configs/joint_long2.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
     "joint_long3": "flavc train src/flavc_codec/train/configs/joint_long3.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "joint_long4": "flavc train src/flavc_codec/train/configs/joint_long4.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
 }
 
@@ -47,11 +60,18 @@ def main(variant: str, runs: str = "runs") -> None:
     from flavc_codec.models.flavc import weights_hash
     from flavc_codec.train.loop import TrainConfig
 
+    out = Path("src/flavc_codec/weights")
+    old = out / f"{variant}.json"
+    recorded = {}
+    if old.exists():
+        recorded = {s["stage"]: s for s in json.loads(old.read_text()).get("stages", [])}
     stages = []
     final = None
     for st in STAGES:
         d = Path(runs) / variant / st
         if not (d / "config.json").exists():
+            if st in recorded:
+                stages.append(recorded[st])
             continue
         cfg = json.loads((d / "config.json").read_text())
         log = [json.loads(x) for x in (d / "log.jsonl").read_text().splitlines() if x.strip()]
@@ -89,7 +109,6 @@ def main(variant: str, runs: str = "runs") -> None:
     if final is None:
         raise SystemExit(f"no exported weights under {runs}/{variant}")
     ran = {s["stage"] for s in stages}
-    out = Path("src/flavc_codec/weights")
     out.mkdir(parents=True, exist_ok=True)
     dst = out / f"{variant}.safetensors"
     dst.write_bytes(final.read_bytes())
@@ -105,9 +124,9 @@ def main(variant: str, runs: str = "runs") -> None:
             "cpu": cpu_name(),
             "cores": os.cpu_count(),
             "gpu": "; ".join(
-                f"{s['device_name'] or 'unrecorded CUDA device'} (stage {s['stage']})"
+                f"{s.get('device_name') or 'unrecorded CUDA device'} (stage {s['stage']})"
                 for s in stages
-                if str(s["device"]).startswith("cuda")
+                if str(s.get("device")).startswith("cuda")
             )
             or None,
             "note": "threads per CPU stage and the device of each stage are listed with the stages",

@@ -1,0 +1,54 @@
+"""scripts/write_recipe.py: a new stage's run folder is read, and stages whose run folders
+are gone (runs/ is not in git) keep the entries the previous recipe recorded."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import helpers_model
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "write_recipe.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("write_recipe", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_new_stage_is_appended_to_the_recorded_ones(tmp_path, monkeypatch):
+    run = tmp_path / "runs" / "flavc" / "joint_long4"
+    run.mkdir(parents=True)
+    w, h = helpers_model.build_weights(run, "flavc")
+    cfg = {"batch": 8, "frames": 5, "lr": 4e-5, "lr_drop_at": 0.75, "lr_drop": 0.125,
+           "steps": 300, "threads": 2, "init": "x.safetensors", "data": ["cache/a.npy"],
+           "texture_bias": 1.0, "lambda_min": 50.0, "lambda_max": 3200.0}  # fmt: skip
+    (run / "config.json").write_text(json.dumps(cfg))
+    log = [{"loss": 1.0, "bpp": 0.2, "psnr": 30.0, "step": s, "time": s / 2} for s in (100, 200)]
+    log.append({"loss": 0.9, "bpp": 0.2, "psnr": 31.0, "step": 300, "time": 10.0})  # a resume
+    (run / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    (run / "note.txt").write_text("resumed once\n")
+    out = tmp_path / "src" / "flavc_codec" / "weights"
+    out.mkdir(parents=True)
+    old = [
+        {"stage": "intra", "steps": 3000, "device": "cpu", "device_name": None},
+        {"stage": "joint_gpu", "steps": 5715, "device": "cuda:0", "device_name": "H100"},
+    ]
+    (out / "flavc.json").write_text(json.dumps({"stages": old}))
+
+    monkeypatch.chdir(tmp_path)
+    _load().main("flavc", str(tmp_path / "runs"))
+
+    rec = json.loads((out / "flavc.json").read_text())
+    assert [s["stage"] for s in rec["stages"]] == ["intra", "joint_gpu", "joint_long4"]
+    assert rec["stages"][:2] == old
+    new = rec["stages"][2]
+    assert new["steps"] == 300 and new["texture_bias"] == 1.0 and new["note"] == "resumed once"
+    assert new["seconds_logged"] == 110.0  # 100 s, then a restarted clock at 10 s
+    assert new["lr_drop"] == [0.75, 0.125]
+    assert rec["sha256_16"] == h and (out / "flavc.safetensors").read_bytes() == w.read_bytes()
+    assert "joint_long4.json" in rec["commands"]
+    assert rec["hardware"]["gpu"] == "H100 (stage joint_gpu)"
