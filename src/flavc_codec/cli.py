@@ -13,6 +13,15 @@ from . import __version__
 from .errors import FlavcError
 
 MODELS = ["flavc", "flavc-light", "no-dp", "cnn-encoder", "memc"]
+# Encoder effort, shared by `encode` and `bench` (codec.MAX_REFINE is the same bound).
+REFINE_OPTION = click.option(
+    "--refine",
+    type=click.IntRange(0, 1000),
+    default=0,
+    show_default=True,
+    help="encoder effort: N gradient steps per frame on its latent (smaller streams at the "
+    "same quality, about N synthesis backward passes per frame; any decoder reads them)",
+)
 
 
 class FlavcGroup(click.Group):
@@ -97,14 +106,7 @@ def main():
     default=None,
     help="weights file (default: the shipped weights of --model)",
 )
-@click.option(
-    "--refine",
-    type=click.IntRange(0, 1000),
-    default=0,
-    show_default=True,
-    help="encoder effort: N gradient steps per frame on its latent (smaller streams at the "
-    "same quality, about N synthesis backward passes per frame; any decoder reads them)",
-)
+@REFINE_OPTION
 @click.option("--threads", type=int, default=None, help="CPU threads")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--quiet", is_flag=True, help="no progress bar")
@@ -240,14 +242,7 @@ def demo(model, quality, size, frames, device, keep):
     default=None,
     help="weights file for flavc (default: the shipped ones), e.g. from flavc train",
 )
-@click.option(
-    "--refine",
-    type=click.IntRange(0, 1000),
-    default=0,
-    show_default=True,
-    help="encoder effort: N gradient steps per frame on its latent (smaller streams at the "
-    "same quality, about N synthesis backward passes per frame; any decoder reads them)",
-)
+@REFINE_OPTION
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None)
 def bench(
