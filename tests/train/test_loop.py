@@ -154,3 +154,55 @@ def test_texture_bias_draws_textured_sequences_more_often(tmp_path):
         counts[bias] = int(textured.sum())
     assert 150 < counts[0.0] < 250  # uniform: about half
     assert counts[1.0] > 380  # gradient ~60-85 vs floor 1: flat ones are rare
+
+
+def _light(seed: int = 0):
+    from flavc_codec.models.flavc import FLAVC
+    from flavc_codec.models.registry import get_variant
+
+    torch.manual_seed(seed)
+    return FLAVC(get_variant("flavc-light")).train()
+
+
+def test_validation_is_reproducible_and_sees_weight_changes(tmp_path):
+    from flavc_codec.train.loop import VAL_QUALITIES, validate
+
+    cache = tmp_path / "val.npy"
+    np.save(cache, np.random.default_rng(1).integers(0, 256, (3, 2, 6, 16, 16), dtype=np.uint8))
+    model = _light()
+    a = validate(model, cache, count=2, batch=2)
+    assert model.training  # the caller's mode is restored
+    b = validate(model, cache, count=2, batch=1)  # batching does not change the scores
+    assert a["sequences"] == 2 and set(a["by_quality"]) == set(VAL_QUALITIES)
+    for k in ("loss", "bpp", "psnr"):
+        assert a[k] == pytest.approx(b[k], rel=1e-5)
+    q = a["by_quality"]
+    assert q[0]["bpp"] < q[63]["bpp"]  # the rate grows with the quality's gain
+    with torch.no_grad():
+        model.intra.g_s.out.conv.bias.add_(0.05)
+    c = validate(model, cache, count=2, batch=2)
+    assert c["psnr"] != pytest.approx(a["psnr"], abs=1e-4)
+    evald = tmp_path / "eval"
+    evald.mkdir()
+    np.save(evald / "v.npy", np.zeros((1, 1, 6, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match="evaluation"):
+        validate(model, evald / "v.npy")
+
+
+def test_training_writes_validation_scores_and_refuses_val_in_data(tmp_path):
+    from flavc_codec.train.loop import train
+
+    rng = np.random.default_rng(0)
+    cache, val = tmp_path / "c.npy", tmp_path / "v.npy"
+    np.save(cache, rng.integers(0, 256, (4, 1, 6, 16, 16), dtype=np.uint8))
+    np.save(val, rng.integers(0, 256, (2, 1, 6, 16, 16), dtype=np.uint8))
+    cfg = TrainConfig(variant="flavc-light", stage="intra", data=[str(cache)], batch=1,
+                      steps=4, out=str(tmp_path / "run"), threads=1, val=str(val),
+                      val_every=2, val_count=2, log_every=1)  # fmt: skip
+    train(cfg, progress=False)
+    recs = [json.loads(x) for x in (tmp_path / "run" / "val.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in recs] == [2, 4]
+    assert all(r["psnr"] > 0 and r["bpp"] > 0 for r in recs)
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="also training data"):
+        train(TrainConfig(data=[str(cache)], val=str(cache), out=str(tmp_path / "r2")))

@@ -205,7 +205,8 @@ class LatentCodec(nn.Module):
 
     # ---- training ---------------------------------------------------------------------
     def code_latent(self, y: torch.Tensor, q: torch.Tensor, y_prev: torch.Tensor | None):
-        """Training-time latent coding. Returns (y_hat ungained, y_prev next, bits_y, bits_z)."""
+        """Training-time latent coding (also validation, in eval mode). Returns (y_hat
+        ungained, y_prev next, bits_y, bits_z)."""
         lg, lig = self.gains.log_gains(q)
         g = lg.exp()[:, :, None, None]
         z = self.h_a(y)
@@ -221,7 +222,9 @@ class LatentCodec(nn.Module):
         idx = s_fx / 2**FA + (lg / LOG_STEP)[:, :, None, None]
         scale = torch.exp(math.log(SCALE_MIN) + LOG_STEP * idx).clamp(SCALE_MIN, SCALE_MAX)
         r = y * g - mu_g
-        noisy = r + torch.empty_like(r).uniform_(-0.5, 0.5)
+        # training: the uniform-noise proxy; eval mode (validation): the rate of the rounded
+        # residual, what the encoder codes, with no randomness
+        noisy = r + torch.empty_like(r).uniform_(-0.5, 0.5) if self.training else ste_round(r)
         with torch.autocast(y.device.type, enabled=False):
             bits_y = gaussian_bits(noisy.float(), scale.float()).flatten(1).sum(1)
         y_hat_g = ste_round(r) + mu_g

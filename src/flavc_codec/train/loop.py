@@ -52,6 +52,11 @@ class TrainConfig:
     # (see data.texture_weights) instead of uniformly; 0 keeps plain shuffling
     texture_bias: float = 0.0
     time_limit: float = 0.0  # minutes; > 0: checkpoint and stop (resumable) once exceeded
+    # a cache set aside for validation (never drawn for training): every `val_every` steps
+    # its first `val_count` sequences are scored at fixed qualities into val.jsonl
+    val: str | None = None
+    val_every: int = 0
+    val_count: int = 32
 
     @classmethod
     def load(cls, path: str | Path, **overrides) -> TrainConfig:
@@ -124,6 +129,60 @@ def sequence_loss(model: FLAVC, seq: torch.Tensor, q: torch.Tensor, cfg: TrainCo
     bpp = torch.stack(bpps).mean()
     psnr = (10 * torch.log10(1 / torch.stack(mses).clamp_min(1e-10))).mean()
     return loss, bpp, psnr
+
+
+VAL_QUALITIES = (0, 21, 42, 63)
+
+
+@torch.no_grad()
+def validate(
+    model: FLAVC,
+    data: str | Path,
+    cfg: TrainConfig | None = None,
+    count: int = 32,
+    batch: int = 8,
+    device: torch.device | str = "cpu",
+) -> dict:
+    """Score weights on a fixed set: the first ``count`` sequences of a cache (whole, no
+    flips), each at every quality of VAL_QUALITIES, with the training loss (R + lambda * D,
+    mean over frames, every frame counted) in eval mode: the rate of the rounded latents,
+    no noise. The same weights give the same numbers, so runs and checkpoints can be
+    compared without the eval clips.
+    Returns the means over qualities and a ``by_quality`` breakdown."""
+    import dataclasses
+
+    import numpy as np
+
+    from .data import CachedSequences, check_not_eval
+
+    path = check_not_eval(data)
+    tc = int(np.load(path, mmap_mode="r").shape[1])
+    # a stage's own sequence length (1 for intra); standalone: the whole cached sequence
+    t = tc if cfg is None else min(cfg.frames, tc)
+    cfg = dataclasses.replace(cfg or TrainConfig(), stage="joint", freeze_intra=False)
+    ds = CachedSequences(path, T=t, hflip=False)
+    n = min(count, len(ds))
+    if n == 0:
+        raise ValueError(f"{data}: no sequences")
+    was_training = model.training
+    model.eval()
+    by_q = {q: {"loss": 0.0, "bpp": 0.0, "psnr": 0.0} for q in VAL_QUALITIES}
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            for i in range(0, n, batch):
+                seq = torch.stack([ds[j] for j in range(i, min(n, i + batch))]).to(device)
+                for q in VAL_QUALITIES:
+                    qt = torch.full((seq.shape[0],), q, device=seq.device)
+                    out = sequence_loss(model, seq, qt, cfg)
+                    for k, v in zip(("loss", "bpp", "psnr"), out, strict=True):
+                        by_q[q][k] += float(v) * seq.shape[0] / n
+    finally:
+        model.train(was_training)
+    res = {k: sum(r[k] for r in by_q.values()) / len(by_q) for k in ("loss", "bpp", "psnr")}
+    res["by_quality"] = by_q
+    res["sequences"] = n
+    return res
 
 
 class _SequenceLoss(torch.nn.Module):
@@ -249,6 +308,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         torch.set_float32_matmul_precision("high")  # TF32 matmuls when amp is off
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    if cfg.val and Path(cfg.val).resolve() in {Path(d).resolve() for d in cfg.data}:
+        raise ValueError(f"validation data {cfg.val} is also training data")
     torch.manual_seed(cfg.seed + rank)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -285,9 +346,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         )
 
     batches = _Batches(_datasets(cfg), cfg, ddp)
-    log_path = out / "log.jsonl"
+    log_path, val_path = out / "log.jsonl", out / "val.jsonl"
     if rank == 0:
         _truncate_log(log_path, start)
+        _truncate_log(val_path, start)
     bar = tqdm(
         total=cfg.steps,
         initial=start,
@@ -331,6 +393,15 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             with log_path.open("a") as f:
                 f.write(json.dumps(rec) + "\n")
             acc = {"loss": 0.0, "bpp": 0.0, "psnr": 0.0, "n": 0}
+        if cfg.val and cfg.val_every > 0 and rank == 0:
+            if (step + 1) % cfg.val_every == 0 or last:
+                v = validate(model, cfg.val, cfg, cfg.val_count, cfg.batch, device)
+                rec = {k: v[k] for k in ("loss", "bpp", "psnr")}
+                rec.update(step=step + 1, time=round(time.time() - t0, 1))
+                with val_path.open("a") as f:
+                    f.write(json.dumps(rec) + "\n")
+                if cfg.stage == "inter" and cfg.freeze_intra:
+                    model.intra.eval()
         if ((step + 1) % cfg.ckpt_every == 0 or last) and rank == 0:
             _save_ckpt(model, opt, step + 1, ckpt_path)
         if over:
@@ -358,7 +429,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         try:
             from .plot import plot_log
 
-            plot_log(log_path, out / "curves.png")
+            plot_log(log_path, out / "curves.png", val_path if val_path.exists() else None)
         except Exception as exc:  # plotting is a convenience, never fatal
             print(f"warning: could not plot curves: {exc}")
     if ddp:
