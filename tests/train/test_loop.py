@@ -170,8 +170,10 @@ def test_validation_is_reproducible_and_sees_weight_changes(tmp_path):
     cache = tmp_path / "val.npy"
     np.save(cache, np.random.default_rng(1).integers(0, 256, (3, 2, 6, 16, 16), dtype=np.uint8))
     model = _light()
+    model.intra.eval()  # as in the inter stage: a frozen intra codec stays in eval mode
     a = validate(model, cache, count=2, batch=2)
-    assert model.training  # the caller's mode is restored
+    assert model.training and model.inter.training  # the caller's modes are restored
+    assert not model.intra.training
     b = validate(model, cache, count=2, batch=1)  # batching does not change the scores
     assert a["sequences"] == 2 and set(a["by_quality"]) == set(VAL_QUALITIES)
     for k in ("loss", "bpp", "psnr"):

@@ -28,6 +28,7 @@ from ..entropy.tables import (
     SCALE_MIN,
     IntTables,
     factorized_tables,
+    scale_table,
 )
 from .fla import FeatureLevelAttention
 from .intnet import FA, IntPrior, ste_round
@@ -118,8 +119,19 @@ class Refine:
     seed: int = 0
 
 
-# Per-channel distortion weights of the packed layout: (6 Y + U + V) / 8 (PSNR-YUV).
+# Per-channel distortion weights of the packed layout (4 luma phases, U, V) giving
+# (6 Y + U + V) / 8, the PSNR-YUV weighting of the benchmark (training and refinement). A
+# plain mean over the 6 channels would be 4:1:1.
 YUV611 = (6 / 32, 6 / 32, 6 / 32, 6 / 32, 1 / 8, 1 / 8)
+
+
+def quality_lambda(q, lo: float, hi: float):
+    """Lambda of quality ``q`` (an int, or a tensor of them): log-linear from ``lo`` at
+    quality 0 to ``hi`` at 63. Training and encoder-side refinement both use it."""
+    span = math.log(hi) - math.log(lo)
+    if isinstance(q, torch.Tensor):
+        return torch.exp(math.log(lo) + q.float() / (NUM_QUALITIES - 1) * span)
+    return math.exp(math.log(lo) + q / (NUM_QUALITIES - 1) * span)
 
 
 def refine_residual(
@@ -290,16 +302,16 @@ class LatentCodec(nn.Module):
     ):
         """Encoder side. y: (1, M, h, w) float on the model device. Sections: (z, y), or
         with ``merge`` (header flag FLAG_ONE_STREAM) one rANS stream holding z then y.
-        ``refine`` (with ``synth``, latent -> picture): refine the symbols first."""
+        ``refine`` (needs ``synth``, latent -> picture): refine the symbols first."""
         z = self.h_a(y)
         z_sym = torch.round(z)[0].cpu().numpy().astype(np.int64)
         z_sym = np.clip(z_sym, -(2**20), 2**20)
         idx, mu_g_fx = self.entropy_params(z_sym, q, y_prev, tuple(y.shape[-2:]))
         g = self.gains.t_g[q].to(y)[None, :, None, None]
         mu_g = (mu_g_fx / 2**FA).to(y)
-        if refine is not None and refine.steps > 0 and synth is not None:
+        if refine is not None and refine.steps > 0:
             ig = self.gains.t_ig[q].to(y)[None, :, None, None]
-            scale = torch.exp(math.log(SCALE_MIN) + LOG_STEP * torch.from_numpy(idx).to(y))
+            scale = torch.from_numpy(scale_table()).to(y)[torch.from_numpy(idx)]
             sym = refine_residual(
                 y * g - mu_g, scale[None], lambda rh: (rh + mu_g) * ig, synth, refine
             )

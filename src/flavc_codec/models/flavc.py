@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from torch import nn
 
 from ..entropy.tables import IntTables, gaussian_tables
 from ..errors import FlavcError
-from .codecs import NUM_QUALITIES, InterCodec, IntraCodec
+from .codecs import InterCodec, IntraCodec, quality_lambda
 from .registry import VariantConfig, get_variant
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -45,9 +44,8 @@ class FLAVC(nn.Module):
         self.lambda_range: tuple[float, float] = DEFAULT_LAMBDAS
 
     def lambda_of(self, q: int) -> float:
-        """Lambda of quality ``q``: log-linear between the range's ends, as in training."""
-        lo, hi = self.lambda_range
-        return math.exp(math.log(lo) + q / (NUM_QUALITIES - 1) * (math.log(hi) - math.log(lo)))
+        """Lambda of quality ``q`` in the weights' training range, as in training."""
+        return quality_lambda(q, *self.lambda_range)
 
     def gauss_tables(self) -> IntTables:
         if self._gauss is None:

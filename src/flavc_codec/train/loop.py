@@ -9,7 +9,6 @@ Run: ``flavc train CONFIG.json [--steps N] [--out DIR]`` or
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -19,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
 
-from ..models.codecs import NUM_QUALITIES, YUV611
+from ..models.codecs import NUM_QUALITIES, YUV611, quality_lambda
 from ..models.flavc import FLAVC, load_weights, save_weights, weights_hash
 from ..models.registry import get_variant
 
@@ -70,15 +69,7 @@ class TrainConfig:
 
 
 def lambda_of(q: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
-    t = q.float() / (NUM_QUALITIES - 1)
-    return torch.exp(
-        math.log(cfg.lambda_min) + t * (math.log(cfg.lambda_max) - math.log(cfg.lambda_min))
-    )
-
-
-# YUV611 (from models.codecs): per-channel weights of the packed layout (4 luma phases, U,
-# V) giving (6 Y + U + V) / 8, the PSNR-YUV weighting of the benchmark. A plain mean over
-# the 6 channels would be 4:1:1.
+    return quality_lambda(q, cfg.lambda_min, cfg.lambda_max)
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -164,7 +155,7 @@ def validate(
     n = min(count, len(ds))
     if n == 0:
         raise ValueError(f"{data}: no sequences")
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]  # e.g. a frozen intra stays in eval
     model.eval()
     by_q = {q: {"loss": 0.0, "bpp": 0.0, "psnr": 0.0} for q in VAL_QUALITIES}
     try:
@@ -178,7 +169,8 @@ def validate(
                     for k, v in zip(("loss", "bpp", "psnr"), out, strict=True):
                         by_q[q][k] += float(v) * seq.shape[0] / n
     finally:
-        model.train(was_training)
+        for m, mode in modes:
+            m.training = mode
     res = {k: sum(r[k] for r in by_q.values()) / len(by_q) for k in ("loss", "bpp", "psnr")}
     res["by_quality"] = by_q
     res["sequences"] = n
@@ -400,8 +392,6 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
                 rec.update(step=step + 1, time=round(time.time() - t0, 1))
                 with val_path.open("a") as f:
                     f.write(json.dumps(rec) + "\n")
-                if cfg.stage == "inter" and cfg.freeze_intra:
-                    model.intra.eval()
         if ((step + 1) % cfg.ckpt_every == 0 or last) and rank == 0:
             _save_ckpt(model, opt, step + 1, ckpt_path)
         if over:
