@@ -20,6 +20,8 @@ STAGES = (
     "joint_long2",
     "joint_long3",
     "joint_long4",
+    "intra_long",
+    "joint_long5",
 )
 # how the stages that train_default.sh does not run were run
 STAGE_COMMANDS = {
@@ -29,6 +31,10 @@ STAGE_COMMANDS = {
     "joint_long3": "flavc train src/flavc_codec/train/configs/joint_long3.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
     "joint_long4": "flavc train src/flavc_codec/train/configs/joint_long4.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "intra_long": "flavc train src/flavc_codec/train/configs/intra_long.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "joint_long5": "flavc train src/flavc_codec/train/configs/joint_long5.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
 }
 

@@ -180,6 +180,18 @@ def test_validation_is_reproducible_and_sees_weight_changes(tmp_path):
         assert a[k] == pytest.approx(b[k], rel=1e-5)
     q = a["by_quality"]
     assert q[0]["bpp"] < q[63]["bpp"]  # the rate grows with the quality's gain
+    # two frames: the whole-sequence loss and rate are the mean of the I- and P-frame ones
+    for k in ("loss", "bpp"):
+        assert a[k] == pytest.approx((a["intra"][k] + a["inter"][k]) / 2, rel=1e-5)
+        assert q[21][k] == pytest.approx((q[21]["intra"][k] + q[21]["inter"][k]) / 2, rel=1e-5)
+    assert a["intra"]["bpp"] != pytest.approx(a["inter"]["bpp"], rel=1e-3)
+    # standalone, the loss weighs distortion with the lambdas the weights were trained with
+    lo, hi = model.lambda_range
+    model.lambda_range = (lo, 2 * hi)
+    d = validate(model, cache, count=2, batch=2)
+    model.lambda_range = (lo, hi)
+    assert d["bpp"] == pytest.approx(a["bpp"], rel=1e-6)
+    assert d["by_quality"][63]["loss"] > a["by_quality"][63]["loss"]
     with torch.no_grad():
         model.intra.g_s.out.conv.bias.add_(0.05)
     c = validate(model, cache, count=2, batch=2)

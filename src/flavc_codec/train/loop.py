@@ -90,9 +90,17 @@ def distortion(x_hat: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
     raise ValueError(kind)
 
 
-def sequence_loss(model: FLAVC, seq: torch.Tensor, q: torch.Tensor, cfg: TrainConfig):
+def sequence_loss(
+    model: FLAVC,
+    seq: torch.Tensor,
+    q: torch.Tensor,
+    cfg: TrainConfig,
+    frames: list | None = None,
+):
     """Cascaded loss over a sequence: I-frame then P-frames, gradients flow through the
-    reference features across frames (learning to resist error propagation)."""
+    reference features across frames (learning to resist error propagation). When a list
+    is given as ``frames``, each coded frame's detached (loss, bpp, mse) is appended to it
+    (validation reports the I-frame apart from the P-frames)."""
     b, t, _, h, w = seq.shape
     npix = 4 * h * w
     lam = lambda_of(q, cfg)
@@ -109,6 +117,8 @@ def sequence_loss(model: FLAVC, seq: torch.Tensor, q: torch.Tensor, cfg: TrainCo
         losses.append(bpp + lam * mse)
         bpps.append(bpp.detach())
         mses.append(distortion(out.x_hat.detach().clamp(0, 1), seq[:, 0], "mse"))
+        if frames is not None:
+            frames.append((losses[-1].detach(), bpps[-1], mses[-1]))
     for i in range(1, t):
         out = model.inter(seq[:, i], q, out.feat, out.y_prev)
         bpp = (out.bits_y + out.bits_z) / npix
@@ -116,6 +126,8 @@ def sequence_loss(model: FLAVC, seq: torch.Tensor, q: torch.Tensor, cfg: TrainCo
         losses.append(bpp + lam * mse)
         bpps.append(bpp.detach())
         mses.append(distortion(out.x_hat.detach().clamp(0, 1), seq[:, i], "mse"))
+        if frames is not None:
+            frames.append((losses[-1].detach(), bpps[-1], mses[-1]))
     loss = torch.stack(losses).mean()
     bpp = torch.stack(bpps).mean()
     psnr = (10 * torch.log10(1 / torch.stack(mses).clamp_min(1e-10))).mean()
@@ -135,11 +147,14 @@ def validate(
     device: torch.device | str = "cpu",
 ) -> dict:
     """Score weights on a fixed set: the first ``count`` sequences of a cache (whole, no
-    flips), each at every quality of VAL_QUALITIES, with the training loss (R + lambda * D,
-    mean over frames, every frame counted) in eval mode: the rate of the rounded latents,
-    no noise. The same weights give the same numbers, so runs and checkpoints can be
+    flips, whatever the stage: an intra stage's val shows what it does to the P-frames),
+    each at every quality of VAL_QUALITIES, with the training loss (R + lambda * D, mean
+    over frames, every frame counted; the lambdas of ``cfg``, else those the weights were
+    trained with) in eval mode: the rate of the rounded latents, no
+    noise. The same weights give the same numbers, so runs and checkpoints can be
     compared without the eval clips.
-    Returns the means over qualities and a ``by_quality`` breakdown."""
+    Returns the means over qualities, the same for the I-frames alone (``intra``) and the
+    P-frames alone (``inter``), and a ``by_quality`` breakdown."""
     import dataclasses
 
     import numpy as np
@@ -147,31 +162,48 @@ def validate(
     from .data import CachedSequences, check_not_eval
 
     path = check_not_eval(data)
-    tc = int(np.load(path, mmap_mode="r").shape[1])
-    # a stage's own sequence length (1 for intra); standalone: the whole cached sequence
-    t = tc if cfg is None else min(cfg.frames, tc)
-    cfg = dataclasses.replace(cfg or TrainConfig(), stage="joint", freeze_intra=False)
+    t = int(np.load(path, mmap_mode="r").shape[1])
+    if cfg is None:  # standalone: the lambdas the weights were trained with
+        lo, hi = model.lambda_range
+        cfg = TrainConfig(lambda_min=lo, lambda_max=hi)
+    cfg = dataclasses.replace(cfg, stage="joint", freeze_intra=False)
     ds = CachedSequences(path, T=t, hflip=False)
     n = min(count, len(ds))
     if n == 0:
         raise ValueError(f"{data}: no sequences")
     modes = [(m, m.training) for m in model.modules()]  # e.g. a frozen intra stays in eval
     model.eval()
-    by_q = {q: {"loss": 0.0, "bpp": 0.0, "psnr": 0.0} for q in VAL_QUALITIES}
+    keys = ("loss", "bpp", "psnr")
+    parts = ("all", "intra", "inter") if t > 1 else ("all", "intra")
+    by_q = {q: {p: dict.fromkeys(keys, 0.0) for p in parts} for q in VAL_QUALITIES}
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             for i in range(0, n, batch):
                 seq = torch.stack([ds[j] for j in range(i, min(n, i + batch))]).to(device)
+                w = seq.shape[0] / n
                 for q in VAL_QUALITIES:
                     qt = torch.full((seq.shape[0],), q, device=seq.device)
-                    out = sequence_loss(model, seq, qt, cfg)
-                    for k, v in zip(("loss", "bpp", "psnr"), out, strict=True):
-                        by_q[q][k] += float(v) * seq.shape[0] / n
+                    frames: list = []
+                    out = sequence_loss(model, seq, qt, cfg, frames)
+                    for k, v in zip(keys, out, strict=True):
+                        by_q[q]["all"][k] += float(v) * w
+                    for p, sel in (("intra", frames[:1]), ("inter", frames[1:])):
+                        if p not in parts:
+                            continue
+                        loss = torch.stack([f[0].mean() for f in sel]).mean()
+                        bpp = torch.stack([f[1].mean() for f in sel]).mean()
+                        mse = torch.stack([f[2] for f in sel]).clamp_min(1e-10)
+                        psnr = (10 * torch.log10(1 / mse)).mean()
+                        for k, v in zip(keys, (loss, bpp, psnr), strict=True):
+                            by_q[q][p][k] += float(v) * w
     finally:
         for m, mode in modes:
             m.training = mode
-    res = {k: sum(r[k] for r in by_q.values()) / len(by_q) for k in ("loss", "bpp", "psnr")}
+    res = {k: sum(r["all"][k] for r in by_q.values()) / len(by_q) for k in keys}
+    for p in parts[1:]:
+        res[p] = {k: sum(r[p][k] for r in by_q.values()) / len(by_q) for k in keys}
+    by_q = {q: {**r["all"], **{p: r[p] for p in parts[1:]}} for q, r in by_q.items()}
     res["by_quality"] = by_q
     res["sequences"] = n
     return res
@@ -388,7 +420,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         if cfg.val and cfg.val_every > 0 and rank == 0:
             if (step + 1) % cfg.val_every == 0 or last:
                 v = validate(model, cfg.val, cfg, cfg.val_count, cfg.batch, device)
-                rec = {k: v[k] for k in ("loss", "bpp", "psnr")}
+                rec = {k: v[k] for k in ("loss", "bpp", "psnr", "intra", "inter") if k in v}
                 rec.update(step=step + 1, time=round(time.time() - t0, 1))
                 with val_path.open("a") as f:
                     f.write(json.dumps(rec) + "\n")

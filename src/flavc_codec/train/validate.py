@@ -27,6 +27,11 @@ def _load(path: str, variant: str):
     ck = torch.load(p, map_location="cpu", weights_only=True)
     model = FLAVC(get_variant(variant))
     model.load_state_dict(ck["model"])
+    run_cfg = p.parent / "config.json"  # a run folder's checkpoint: that run's lambdas
+    if run_cfg.exists():
+        c = json.loads(run_cfg.read_text())
+        if "lambda_min" in c and "lambda_max" in c:
+            model.lambda_range = (float(c["lambda_min"]), float(c["lambda_max"]))
     return model.eval()
 
 
@@ -52,14 +57,18 @@ def main(argv: list[str] | None = None) -> int:
         r["weights"] = w
         rows.append(r)
     qs = " | ".join(f"PSNR q{q} | bpp q{q}" for q in VAL_QUALITIES)
-    print(f"| weights | loss | bpp | PSNR-YUV | {qs} |")
-    print("|---|" + "---:|" * (3 + 2 * len(VAL_QUALITIES)))
+    print(f"| weights | loss | I loss | P loss | bpp | PSNR-YUV | {qs} |")
+    print("|---|" + "---:|" * (5 + 2 * len(VAL_QUALITIES)))
     for r in rows:
         per = " | ".join(
             f"{r['by_quality'][q]['psnr']:.3f} | {r['by_quality'][q]['bpp']:.4f}"
             for q in VAL_QUALITIES
         )
-        print(f"| {r['weights']} | {r['loss']:.4f} | {r['bpp']:.4f} | {r['psnr']:.3f} | {per} |")
+        p_loss = f"{r['inter']['loss']:.4f}" if "inter" in r else "-"
+        print(
+            f"| {r['weights']} | {r['loss']:.4f} | {r['intra']['loss']:.4f} | {p_loss} "
+            f"| {r['bpp']:.4f} | {r['psnr']:.3f} | {per} |"
+        )
     if a.json_path:
         Path(a.json_path).write_text(json.dumps({"data": a.data, "results": rows}, indent=1))
     return 0
