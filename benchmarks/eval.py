@@ -80,14 +80,23 @@ def mean_curves(results: dict) -> dict:
     return out
 
 
+def _full(rows: list[dict]) -> list[dict]:
+    """The settings every input has: a setting only some inputs reached (an extra anchor QP
+    swept for one image) averages other content and is not a point of the mean curve."""
+    n = max((r["n"] for r in rows), default=0)
+    return [r for r in rows if r["n"] == n]
+
+
 def mean_curve_bd(curves: dict) -> dict:
+    """BD between mean curves, over the settings that every input has."""
     from flavc_codec.bench.bdrate import METHODS, bd_psnr_detail, bd_rate_detail
 
     out: dict = {}
-    fl = curves.get("flavc", [])
+    fl = _full(curves.get("flavc", []))
     for codec, rows in curves.items():
         if codec == "flavc":
             continue
+        rows = _full(rows)
         d: dict = {"reasons": {}}
         args = (
             [r["bpp"] for r in rows],
@@ -220,9 +229,9 @@ def main(argv=None) -> int:
                             "width": 768,
                             "height": 512,
                             "frames": 1,
-                            "flavc": [dict(r, error=None) for r in curves.get("flavc", [])],
+                            "flavc": [dict(r, error=None) for r in _full(curves["flavc"])],
                             "anchors": {
-                                c: [dict(r, error=None) for r in rows]
+                                c: [dict(r, error=None) for r in _full(rows)]
                                 for c, rows in curves.items()
                                 if c != "flavc"
                             },
