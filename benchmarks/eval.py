@@ -229,7 +229,7 @@ def main(argv=None) -> int:
                             "width": 768,
                             "height": 512,
                             "frames": 1,
-                            "flavc": [dict(r, error=None) for r in _full(curves["flavc"])],
+                            "flavc": [dict(r, error=None) for r in _full(curves.get("flavc", []))],
                             "anchors": {
                                 c: [dict(r, error=None) for r in _full(rows)]
                                 for c, rows in curves.items()

@@ -137,6 +137,15 @@ def sequence_loss(
 VAL_QUALITIES = (0, 21, 42, 63)
 
 
+def _frame_means(frames: list) -> tuple[float, float, float]:
+    """Loss, bpp and PSNR of some of a sequence's frames (entries of ``sequence_loss``'s
+    ``frames``), reduced as ``sequence_loss`` reduces the whole sequence."""
+    loss = torch.stack([f[0] for f in frames]).mean()
+    bpp = torch.stack([f[1] for f in frames]).mean()
+    psnr = (10 * torch.log10(1 / torch.stack([f[2] for f in frames]).clamp_min(1e-10))).mean()
+    return float(loss), float(bpp), float(psnr)
+
+
 @torch.no_grad()
 def validate(
     model: FLAVC,
@@ -174,8 +183,11 @@ def validate(
     modes = [(m, m.training) for m in model.modules()]  # e.g. a frozen intra stays in eval
     model.eval()
     keys = ("loss", "bpp", "psnr")
-    parts = ("all", "intra", "inter") if t > 1 else ("all", "intra")
-    by_q = {q: {p: dict.fromkeys(keys, 0.0) for p in parts} for q in VAL_QUALITIES}
+    parts = ("intra", "inter") if t > 1 else ("intra",)
+    by_q = {
+        q: {**dict.fromkeys(keys, 0.0), **{p: dict.fromkeys(keys, 0.0) for p in parts}}
+        for q in VAL_QUALITIES
+    }
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
@@ -185,25 +197,17 @@ def validate(
                 for q in VAL_QUALITIES:
                     qt = torch.full((seq.shape[0],), q, device=seq.device)
                     frames: list = []
-                    out = sequence_loss(model, seq, qt, cfg, frames)
-                    for k, v in zip(keys, out, strict=True):
-                        by_q[q]["all"][k] += float(v) * w
-                    for p, sel in (("intra", frames[:1]), ("inter", frames[1:])):
-                        if p not in parts:
-                            continue
-                        loss = torch.stack([f[0].mean() for f in sel]).mean()
-                        bpp = torch.stack([f[1].mean() for f in sel]).mean()
-                        mse = torch.stack([f[2] for f in sel]).clamp_min(1e-10)
-                        psnr = (10 * torch.log10(1 / mse)).mean()
-                        for k, v in zip(keys, (loss, bpp, psnr), strict=True):
-                            by_q[q][p][k] += float(v) * w
+                    sequence_loss(model, seq, qt, cfg, frames)
+                    sel = {"intra": frames[:1], "inter": frames[1:]}
+                    for acc, fr in [(by_q[q], frames)] + [(by_q[q][p], sel[p]) for p in parts]:
+                        for k, v in zip(keys, _frame_means(fr), strict=True):
+                            acc[k] += v * w
     finally:
         for m, mode in modes:
             m.training = mode
-    res = {k: sum(r["all"][k] for r in by_q.values()) / len(by_q) for k in keys}
-    for p in parts[1:]:
+    res = {k: sum(r[k] for r in by_q.values()) / len(by_q) for k in keys}
+    for p in parts:
         res[p] = {k: sum(r[p][k] for r in by_q.values()) / len(by_q) for k in keys}
-    by_q = {q: {**r["all"], **{p: r[p] for p in parts[1:]}} for q, r in by_q.items()}
     res["by_quality"] = by_q
     res["sequences"] = n
     return res
