@@ -22,6 +22,8 @@ STAGES = (
     "joint_long4",
     "intra_long",
     "joint_long5",
+    "intra_long2",
+    "joint_long6",
 )
 # how the stages that train_default.sh does not run were run
 STAGE_COMMANDS = {
@@ -35,6 +37,10 @@ STAGE_COMMANDS = {
     "intra_long": "flavc train src/flavc_codec/train/configs/intra_long.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
     "joint_long5": "flavc train src/flavc_codec/train/configs/joint_long5.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "intra_long2": "flavc train src/flavc_codec/train/configs/intra_long2.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "joint_long6": "flavc train src/flavc_codec/train/configs/joint_long6.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
 }
 
