@@ -7,11 +7,14 @@
 2. Error propagation in a GOP: the encoder's reconstruction of the first ``--frames``
    frames (low delay, one I-frame then P-frames), PSNR-YUV of the I-frame, of P-frames 1-3
    and of P-frames 16 and later.
-3. The intra transforms without quantization: the first frame through analysis and
-   synthesis with the latent left continuous (infinite rate). When this is no better
-   than the top quality (the synthesis is tuned to the quantized grid, so it can even be
-   worse), more rate cannot buy quality: the limit is the transforms' capacity or
-   training, not the quantizer or the entropy model.
+3. The intra transforms without quantization at the top quality: the first frame through
+   analysis, that quality's gain and inverse gain (``y * g[q] * ig[q]``, the path a coded
+   latent takes, minus the rounding) and synthesis (infinite rate). The inverse gains
+   are learned, not 1/g (at q63 the product averages about 0.4), so the latent must go
+   through both. When this is no better than the coded top quality (the synthesis is
+   tuned to the quantized grid, so it can even be worse), more rate cannot buy quality:
+   the limit is the transforms' capacity or training, not the quantizer or the entropy
+   model.
 
 Writes ``benchmarks/results/diagnose.{json,md}`` (``--out`` to change).
 
@@ -40,8 +43,9 @@ def _mean(xs: list[float]) -> float | None:
     return float(np.mean(xs)) if xs else None
 
 
-def unquantized_psnr(frame, model: str, weights: str | None) -> float:
-    """PSNR-YUV of g_s(g_a(x)) with y unquantized, rounded to 8 bits like a decode."""
+def unquantized_psnr(frame, model: str, weights: str | None, q: int) -> float:
+    """PSNR-YUV of g_s(g_a(x) * g[q] * ig[q]): quality q's latent path without rounding,
+    the picture rounded to 8 bits like a decode."""
     import torch
 
     from flavc_codec.codec import frame_to_tensor, get_model, tensor_to_frame
@@ -50,7 +54,9 @@ def unquantized_psnr(frame, model: str, weights: str | None) -> float:
 
     net, _ = get_model(weights or default_weights_path(model), torch.device("cpu"))
     with torch.no_grad():
-        x_hat, _ = net.intra.g_s(net.intra.g_a(frame_to_tensor(frame, torch.device("cpu"))))
+        y = net.intra.g_a(frame_to_tensor(frame, torch.device("cpu")))
+        gains = net.intra.gains
+        x_hat, _ = net.intra.g_s(y * (gains.t_g[q] * gains.t_ig[q]).to(y)[None, :, None, None])
     return psnr_yuv(frame, tensor_to_frame(x_hat, frame.width, frame.height))[3]
 
 
@@ -87,7 +93,8 @@ def diagnose_clip(path: str, model: str, weights: str | None, qualities, frames:
         "clip": os.path.basename(path),
         "size": [w, h],
         "frames": len(ref),
-        "unquantized_psnr": unquantized_psnr(ref[0], model, weights),
+        "unquantized_quality": max(qualities),
+        "unquantized_psnr": unquantized_psnr(ref[0], model, weights, max(qualities)),
         "qualities": rows,
     }
 
@@ -102,8 +109,9 @@ def to_markdown(res: dict) -> str:
         f"model {res['model']}, weights {res['weights_hash']}, first {res['frames']} frames, "
         "intra period 32, CPU. PSNR-YUV (6Y+U+V)/8 in dB. `I`: first frame coded alone. "
         "`P1-3` / `P16+`: mean PSNR of those P-frames in the GOP. `unquant.`: the first "
-        "frame through the intra transforms with the latent left unquantized (infinite "
-        "rate); near or below the top quality's I PSNR, more rate buys nothing.",
+        "frame through the intra transforms and the top quality's gain and inverse gain, "
+        "the latent left unquantized (infinite rate); near or below the top quality's I "
+        "PSNR, more rate buys nothing.",
         "",
         "| clip | size | unquant. | q | I bpp | I PSNR | GOP bpp | P1-3 PSNR | P16+ PSNR |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
