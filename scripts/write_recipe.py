@@ -24,6 +24,9 @@ STAGES = (
     "joint_long5",
     "intra_long2",
     "joint_long6",
+    # flavc-light's second cycle (intra from the shipped weights, then joint)
+    "light_intra2",
+    "light_long2",
 )
 # how the stages that train_default.sh does not run were run
 STAGE_COMMANDS = {
@@ -41,6 +44,10 @@ STAGE_COMMANDS = {
     "intra_long2": "flavc train src/flavc_codec/train/configs/intra_long2.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
     "joint_long6": "flavc train src/flavc_codec/train/configs/joint_long6.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "light_intra2": "flavc train src/flavc_codec/train/configs/light_intra2.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "light_long2": "flavc train src/flavc_codec/train/configs/light_long2.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
 }
 
