@@ -5,8 +5,8 @@
    streams: bpp from the coded bytes). A top quality that doubles the bits for a few
    tenths of a dB shows the transforms saturating.
 2. Error propagation in a GOP: the encoder's reconstruction of the first ``--frames``
-   frames (low delay, one I-frame then P-frames), PSNR-YUV of the I-frame, of P-frames 1-3
-   and of P-frames 16 and later.
+   frames (low delay, one I-frame then P-frames, the encoder's drift guard off), PSNR-YUV
+   of the I-frame, of P-frames 1-3 and of P-frames 16 and later.
 3. The intra transforms without quantization at the top quality: the first frame through
    analysis, that quality's gain and inverse gain (``y * g[q] * ig[q]``, the path a coded
    latent takes, minus the rounding) and synthesis (infinite rate). The inverse gains
@@ -71,8 +71,9 @@ def diagnose_clip(path: str, model: str, weights: str | None, qualities, frames:
     with tempfile.TemporaryDirectory() as tmp:
         for q in qualities:
             stream, recon = os.path.join(tmp, "s.flv"), os.path.join(tmp, "r.y4m")
+            # drift_guard 0: measure the inter codec's own drift, not the engine's guard
             common = {"quality": q, "device": "cpu", "model": model, "weights": weights,
-                      "progress": False}  # fmt: skip
+                      "progress": False, "drift_guard": 0.0}  # fmt: skip
             st = encode_file(path, stream, intra_period=32, frames=frames, recon=recon, **common)
             _, dec = read_frames(recon)
             p = [psnr_yuv(a, b)[3] for a, b in zip(ref, dec, strict=True)]

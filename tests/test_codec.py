@@ -104,6 +104,33 @@ def test_encoder_decoder_api_in_memory(model_weights):
     assert {"entropy", "network"} <= set(enc.timer.t)
 
 
+@pytest.mark.parametrize("guard,types", [(3.0, "IIPI"), (0.0, "IPPP")])
+def test_drift_guard_recodes_a_diverged_p_frame_as_intra(model_weights, guard, types):
+    """A P-frame far below the last I-frame's PSNR is coded again as an I-frame (the
+    decoder follows the frame type, output still bit-exact); guard 0 never does."""
+    from flavc_codec.io.reader import SourceInfo
+
+    w = model_weights["flavc-light"]
+    frames = synthetic_frames(47, 31, 4, seed=6)
+    enc = Encoder("flavc-light", 20, -1, "cpu", w, drift_guard=guard)
+    dec = Decoder(enc.header(SourceInfo(47, 31, 30, 1, 4, "yuv420p", 1, 1, 1, 1)), "cpu", w)
+    got = ""
+    for i, f in enumerate(frames):
+        if i in (1, 3):
+            enc._i_psnr = 1000.0  # as if the last I-frame were perfect: this P-frame "diverged"
+        chunk, rec, _ = enc.encode(f)
+        got += "IP"[chunk.frame_type]
+        for a, b in zip(dec.decode(chunk, i).planes, rec.planes, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert got == types
+    assert enc.guard_intra == types.count("I") - 1
+
+
+def test_drift_guard_out_of_range(model_weights):
+    with pytest.raises(FlavcError, match="drift guard"):
+        Encoder("flavc-light", 20, 32, "cpu", model_weights["flavc-light"], drift_guard=-1)
+
+
 @pytest.mark.parametrize(
     "period,types",
     [(1, "IIII"), (2, "IPIP"), (3, "IPPI"), (-1, "IPPP")],

@@ -107,6 +107,14 @@ def main():
     help="weights file (default: the shipped weights of --model)",
 )
 @REFINE_OPTION
+@click.option(
+    "--drift-guard",
+    type=click.FloatRange(0.0, 100.0),
+    default=3.0,
+    show_default=True,
+    help="dB: a P-frame this far below the last I-frame's PSNR-YUV is coded as an I-frame "
+    "instead (stops error propagation from diverging); 0 = off",
+)
 @click.option("--threads", type=int, default=None, help="CPU threads")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--quiet", is_flag=True, help="no progress bar")
@@ -120,6 +128,7 @@ def encode(
     model,
     weights,
     refine,
+    drift_guard,
     threads,
     as_json,
     quiet,
@@ -143,6 +152,7 @@ def encode(
         progress=not quiet,
         weights=weights,
         refine=refine,
+        drift_guard=drift_guard,
     )
     if as_json:
         click.echo(json.dumps(st.as_dict(), indent=1))
