@@ -161,6 +161,13 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--refine", type=int, default=0, help="encoder latent refinement steps per frame"
     )
+    ap.add_argument(
+        "--drift-guard",
+        type=float,
+        default=None,
+        help="dB; a P-frame this far below the last I-frame is coded as I (0 = off; "
+        "default: the encoder's)",
+    )
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--no-kodak", action="store_true")
     ap.add_argument("--no-video", action="store_true")
@@ -179,6 +186,7 @@ def main(argv=None) -> int:
         model=a.model,
         weights=a.weights,
         refine=a.refine,
+        drift_guard=a.drift_guard,
         progress=not a.quiet,
         with_msssim=not a.no_msssim,
         print_table=False,

@@ -217,6 +217,15 @@ def test_encode_errors(runner, tmp_path, light_weights, make_clip):
     assert not out.exists()
 
 
+def test_drift_guard_option_matches_the_encoder_default():
+    """The CLI states the guard's default without importing torch; it must be the codec's."""
+    from flavc_codec.codec import DRIFT_GUARD_DB
+
+    for cmd in ("encode", "bench"):
+        opt = next(p for p in main.commands[cmd].params if p.name == "drift_guard")
+        assert opt.default == DRIFT_GUARD_DB
+
+
 def test_encode_with_refinement(runner, encoded, tmp_path, light_weights):
     """--refine N: a stream of the same format that the plain decoder reads back to the
     encoder's own reconstruction."""

@@ -22,6 +22,16 @@ REFINE_OPTION = click.option(
     help="encoder effort: N gradient steps per frame on its latent (smaller streams at the "
     "same quality, about N synthesis backward passes per frame; any decoder reads them)",
 )
+# The encoder's drift guard, shared by `encode` and `bench` (codec.DRIFT_GUARD_DB is the
+# same default; not imported here, so that --help needs no torch).
+DRIFT_GUARD_OPTION = click.option(
+    "--drift-guard",
+    type=click.FloatRange(0.0, 100.0),
+    default=3.0,
+    show_default=True,
+    help="dB: a P-frame this far below the last I-frame's PSNR-YUV is coded as an I-frame "
+    "instead (stops error propagation from diverging); 0 = off",
+)
 
 
 class FlavcGroup(click.Group):
@@ -107,14 +117,7 @@ def main():
     help="weights file (default: the shipped weights of --model)",
 )
 @REFINE_OPTION
-@click.option(
-    "--drift-guard",
-    type=click.FloatRange(0.0, 100.0),
-    default=3.0,
-    show_default=True,
-    help="dB: a P-frame this far below the last I-frame's PSNR-YUV is coded as an I-frame "
-    "instead (stops error propagation from diverging); 0 = off",
-)
+@DRIFT_GUARD_OPTION
 @click.option("--threads", type=int, default=None, help="CPU threads")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--quiet", is_flag=True, help="no progress bar")
@@ -253,6 +256,7 @@ def demo(model, quality, size, frames, device, keep):
     help="weights file for flavc (default: the shipped ones), e.g. from flavc train",
 )
 @REFINE_OPTION
+@DRIFT_GUARD_OPTION
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None)
 def bench(
@@ -266,6 +270,7 @@ def bench(
     model,
     weights,
     refine,
+    drift_guard,
     json_path,
     plot_path,
 ):
@@ -288,6 +293,7 @@ def bench(
         model=model,
         weights=weights,
         refine=refine,
+        drift_guard=drift_guard,
         json_path=json_path,
         plot_path=plot_path,
     )

@@ -195,3 +195,33 @@ def test_bench_cli_with_trained_weights(tmp_path, tiny_y4m):
     assert all(p["error"] is None and p["bytes"] > 0 for p in pts)
     r = CliRunner().invoke(main, [*args[:-4], "--weights", str(tmp_path / "none.safetensors")])
     assert r.exit_code != 0 and "none.safetensors: no such file" in r.output
+
+
+def test_bench_records_the_drift_guard(tmp_path, tiny_y4m):
+    """The encoder's drift guard changes flavc's points (it inserts I-frames), so a result
+    says which setting made it: in the config, the report line and each point's count."""
+    from click.testing import CliRunner
+    from helpers_model import build_weights
+
+    from flavc_codec.cli import main
+    from flavc_codec.codec import DRIFT_GUARD_DB
+
+    w, _ = build_weights(tmp_path, "flavc", seed=3)
+    jp = tmp_path / "b.json"
+    args = ["bench", tiny_y4m, "--frames", "3", "--qualities", "10", "--anchors", "x264",
+            "--device", "cpu", "--weights", str(w), "--json", str(jp)]  # fmt: skip
+    r = CliRunner().invoke(main, [*args, "--drift-guard", "1.5"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(jp.read_text())
+    assert data["config"]["drift_guard"] == 1.5
+    assert isinstance(data["inputs"][0]["flavc"][0]["guard_intra"], int)
+    assert "drift guard 1.5 dB" in r.output
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert json.loads(jp.read_text())["config"]["drift_guard"] == DRIFT_GUARD_DB
+    res = run_bench([tiny_y4m], frames=1, qualities=[], anchors=["x264"], progress=False,
+                    anchor_qps={"x264": [30]}, print_table=False)  # fmt: skip
+    assert res["config"]["drift_guard"] is None  # anchors only: no flavc encoder ran
+    off = dict(data, config=dict(data["config"], drift_guard=0.0))
+    assert "drift guard off" in format_markdown(off)
+    assert "drift guard" not in format_markdown(dict(data, config={}))

@@ -92,10 +92,12 @@ def flavc_point(
     tag: str = "clip",
     weights: str | None = None,
     refine: int = 0,
+    drift_guard: float | None = None,
 ) -> dict:
     """encode_file -> decode_file -> read_frames -> metrics for one quality. ``weights``:
     a weights file other than the shipped one (e.g. from ``flavc train``); ``refine``:
-    the encoder's latent refinement steps per frame."""
+    the encoder's latent refinement steps per frame; ``drift_guard``: dB, None = the
+    encoder's default."""
     from ..codec import decode_file, encode_file
     from ..io.reader import read_frames
 
@@ -124,6 +126,7 @@ def flavc_point(
                 progress=False,
                 weights=weights,
                 refine=refine,
+                drift_guard=drift_guard,
             )
             enc_wall = time.perf_counter() - t0
         with PeakMemory() as mem_d:
@@ -158,6 +161,7 @@ def flavc_point(
             dec_peak_rss_mb=mem_d.peak_mb,
             peak_rss_mb=max(mem_e.peak_mb or 0, mem_d.peak_mb or 0) or None,
             timings=dict(getattr(es, "timings", None) or {}),
+            guard_intra=getattr(es, "guard_intra", None),
             dec_timings=dict(getattr(ds, "timings", None) or {}),
             estimated_bits=getattr(es, "estimated_bits", None),
             error=None,
@@ -256,6 +260,7 @@ def run_bench(
     print_table: bool = True,
     weights: str | None = None,
     refine: int = 0,
+    drift_guard: float | None = None,
 ) -> dict:
     """Benchmark flavc and the anchors on each input; return (and optionally write) results.
 
@@ -275,7 +280,13 @@ def run_bench(
         if a not in ANCHORS:
             raise ValueError(f"unknown anchor {a!r}; choose from {sorted(ANCHORS)}")
     qualities = list(DEFAULT_QUALITIES if qualities is None else qualities)
-    runner = flavc_runner or functools.partial(flavc_point, weights=weights, refine=refine)
+    if drift_guard is None and qualities:
+        from ..codec import DRIFT_GUARD_DB
+
+        drift_guard = DRIFT_GUARD_DB
+    runner = flavc_runner or functools.partial(
+        flavc_point, weights=weights, refine=refine, drift_guard=drift_guard
+    )
     own_workdir = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="flavc_bench_")
     os.makedirs(workdir, exist_ok=True)
@@ -296,6 +307,7 @@ def run_bench(
             "model": model,
             "weights": _weights_info(model, weights) if qualities else None,
             "refine": int(refine),
+            "drift_guard": drift_guard,
             "bd_methods": list(METHODS),
             "msssim": with_msssim,
         },
@@ -513,6 +525,12 @@ def _f(v, fmt: str, unit: str = "") -> str:
         return str(v)
 
 
+def _guard_text(guard: float | None) -> str:
+    if guard is None:  # results written before the guard was recorded
+        return ""
+    return f", drift guard {guard:g} dB" if guard else ", drift guard off"
+
+
 def format_markdown(results: dict, points: bool = True) -> str:
     """Markdown report: BD summary, per-input BD table and (optionally) all RD points."""
     cfg = results.get("config", {})
@@ -521,7 +539,9 @@ def format_markdown(results: dict, points: bool = True) -> str:
         "",
         f"frames <= {cfg.get('frames')}, intra period {cfg.get('intra_period')} (low-delay P), "
         f"anchor preset {cfg.get('preset')}, device {cfg.get('device')}, model {cfg.get('model')}"
-        f", encoder refinement {cfg.get('refine', 0)} steps per frame. "
+        f", encoder refinement {cfg.get('refine', 0)} steps per frame"
+        + _guard_text(cfg.get("drift_guard"))
+        + ". "
         "PSNR-YUV = (6Y+U+V)/8, mean of per-frame PSNR; bpp from file size incl. container; "
         "BD on (bpp, PSNR-YUV), negative BD-rate = flavc saves bits.",
         "",
