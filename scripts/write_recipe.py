@@ -27,6 +27,9 @@ STAGES = (
     # flavc-light's second cycle (intra from the shipped weights, then joint)
     "light_intra2",
     "light_long2",
+    # 8-frame cascaded joint stages from the shipped weights
+    "joint_long7",
+    "light_long3",
 )
 # how the stages that train_default.sh does not run were run
 STAGE_COMMANDS = {
@@ -48,6 +51,10 @@ STAGE_COMMANDS = {
     "light_intra2": "flavc train src/flavc_codec/train/configs/light_intra2.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
     "light_long2": "flavc train src/flavc_codec/train/configs/light_long2.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "joint_long7": "flavc train src/flavc_codec/train/configs/joint_long7.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "light_long3": "flavc train src/flavc_codec/train/configs/light_long3.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
 }
 
@@ -155,7 +162,7 @@ def main(variant: str, runs: str = "runs") -> None:
         "caches": [
             "python -m flavc_codec.train.data build --root ../shared/data/train "
             f"--out cache/train_{t}.npy --T {t[1]} --crop {t.split('_')[1]} --n {n}"
-            for t, n in (("T3_128", 4000), ("T5_128", 1500), ("T3_256", 1500))
+            for t, n in (("T3_128", 4000), ("T5_128", 1500), ("T3_256", 1500), ("T8_128", 1200))
         ],
         "commands": f"scripts/train_default.sh {variant} THREADS 1 LONG (threads and "
         "stages as listed; each stage resumed to its configured steps)"
