@@ -302,6 +302,8 @@ class Encoder:
         self.drift_guard = float(drift_guard)
         self.guard_intra = 0  # I-frames the drift guard inserted
         self._i_psnr: float | None = None  # PSNR-YUV of the last I-frame
+        # (Y, U, V, YUV) PSNR of the last encoded frame when the guard needed it, else None
+        self.last_psnr: tuple[float, float, float, float] | None = None
         self.index = 0
         self._ref = None
         self.timer = _Timer(self.device)
@@ -333,16 +335,17 @@ class Encoder:
                 ftype = FRAME_P
                 c = m.inter.compress(x, q, self._ref[0], self._ref[1], g, merge, refine=rf)
             recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
+            self.last_psnr = None
             if ftype == FRAME_I or self.drift_guard > 0:
-                p = psnr_yuv(frame, recon)[3]
-                if ftype == FRAME_P and p < self._i_psnr - self.drift_guard:
+                self.last_psnr = psnr_yuv(frame, recon)
+                if ftype == FRAME_P and self.last_psnr[3] < self._i_psnr - self.drift_guard:
                     ftype = FRAME_I
                     c = m.intra.compress(x, q, g, merge, refine=rf)
                     recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
-                    p = psnr_yuv(frame, recon)[3]
+                    self.last_psnr = psnr_yuv(frame, recon)
                     self.guard_intra += 1
                 if ftype == FRAME_I:
-                    self._i_psnr = p
+                    self._i_psnr = self.last_psnr[3]
         self._ref = (c.feat, c.y_prev)
         self.index += 1
         return FrameChunk(ftype, q, c.sections), recon, c.est_bits
@@ -482,7 +485,8 @@ def _encode_file(enc: Encoder, src, dst, frames, progress, recon) -> EncodeStats
                 st.frame_bytes.append(n)
                 st.estimated_bits += est
                 st.payload_bytes += sum(len(s) for s in chunk.sections)
-                sums += psnr_yuv(frame, rec)
+                # the drift guard has usually measured it already
+                sums += enc.last_psnr if enc.last_psnr is not None else psnr_yuv(frame, rec)
                 el = time.perf_counter() - t_start
                 kbps = sum(st.frame_bytes) * 8 / 1000 / (st.frames * info.fps_den / info.fps_num)
                 bar.update(1)
