@@ -159,7 +159,13 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default="flavc")
     ap.add_argument("--weights", default=None, help="weights file (default: the shipped ones)")
     ap.add_argument(
-        "--refine", type=int, default=0, help="encoder latent refinement steps per frame"
+        "--refine", type=int, default=0, help="encoder latent refinement steps per P-frame"
+    )
+    ap.add_argument(
+        "--refine-intra",
+        type=int,
+        default=None,
+        help="refinement steps per I-frame (default: the encoder's, max(--refine, 10))",
     )
     ap.add_argument(
         "--drift-guard",
@@ -186,6 +192,7 @@ def main(argv=None) -> int:
         model=a.model,
         weights=a.weights,
         refine=a.refine,
+        refine_intra=a.refine_intra,
         drift_guard=a.drift_guard,
         progress=not a.quiet,
         with_msssim=not a.no_msssim,

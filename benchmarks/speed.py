@@ -38,7 +38,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "src"))
 
 from flavc_codec.bench.anchors import encode_anchor  # noqa: E402
-from flavc_codec.bench.run import _err, _jsonable  # noqa: E402
+from flavc_codec.bench.run import _err, _jsonable, resolve_refine_intra  # noqa: E402
 from flavc_codec.bench.sysinfo import PeakMemory, machine_info, versions  # noqa: E402
 from flavc_codec.yuv import YUVFrame  # noqa: E402
 
@@ -99,6 +99,7 @@ def flavc_speed(
     workdir: str,
     model: str,
     refine: int = 0,
+    refine_intra: int | None = None,
 ) -> dict:
     tag = f"{model}_{w}x{h}_{device}_{n}f_r{refine}"
     stream = os.path.join(workdir, tag + ".flavc")
@@ -110,6 +111,7 @@ def flavc_speed(
         "frames": n,
         "quality": quality,
         "refine": refine,
+        "refine_intra": resolve_refine_intra(refine, refine_intra),
     }
     try:
         from flavc_codec.codec import decode_file, encode_file
@@ -126,6 +128,7 @@ def flavc_speed(
                 model=model,
                 progress=False,
                 refine=refine,
+                refine_intra=refine_intra,
             )
             r["enc_wall_seconds"] = time.perf_counter() - t0
         r["enc_gpu_peak_mb"] = _cuda_peak(device)
@@ -186,7 +189,7 @@ def to_markdown(rep: dict) -> str:
         "integer tables; peak RSS = process peak during the call (includes interpreter + "
         "torch + model and what earlier calls left resident).",
         "",
-        "| model | refine | size | device | enc fps | dec fps | enc network s | enc prior s "
+        "| model | refine P/I | size | device | enc fps | dec fps | enc network s | enc prior s "
         "| enc entropy s | dec network s | dec prior s | dec entropy s | coded/estimate "
         "| enc peak RSS MiB | dec peak RSS MiB | GPU peak MiB | error |",
         "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -195,7 +198,7 @@ def to_markdown(rep: dict) -> str:
         et, dt = r.get("enc_timings", {}), r.get("dec_timings", {})
         gpu = max([x for x in (r.get("enc_gpu_peak_mb"), r.get("dec_gpu_peak_mb")) if x] or [0])
         lines.append(
-            f"| {r['model']} | {r.get('refine', 0)} | {r['size']} | {r['device']}"
+            f"| {r['model']} | {_refine_cell(r)} | {r['size']} | {r['device']}"
             f" | {_fmt(r.get('enc_fps'), '.3f')}"
             f" | {_fmt(r.get('dec_fps'), '.3f')} | {_fmt(et.get('network'), '.2f')}"
             f" | {_fmt(et.get('prior'), '.2f')} | {_fmt(et.get('entropy'), '.2f')}"
@@ -237,6 +240,13 @@ def rewrite_markdown(out: str) -> str:
     return md
 
 
+def _refine_cell(r: dict) -> str:
+    """P-frame/I-frame refinement steps (older results set one number for every frame)."""
+    p = r.get("refine", 0)
+    i = r.get("refine_intra")
+    return f"{p}" if i is None else f"{p}/{i}"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="flavc speed/memory benchmark")
     ap.add_argument("--sizes", default="1280x720,1920x1080")
@@ -248,7 +258,13 @@ def main(argv=None) -> int:
     ap.add_argument("--mem-device", default="cpu")
     ap.add_argument("--models", default="flavc,flavc-light")
     ap.add_argument(
-        "--refine", default="0", help="comma-separated encoder refinement steps per frame"
+        "--refine", default="0", help="comma-separated encoder refinement steps per P-frame"
+    )
+    ap.add_argument(
+        "--refine-intra",
+        type=int,
+        default=None,
+        help="refinement steps per I-frame (default: the encoder's, max(refine, 10))",
     )
     ap.add_argument("--mem-model", default="flavc-light")
     ap.add_argument("--x265-preset", default="veryslow", choices=["medium", "veryslow"])
@@ -295,7 +311,9 @@ def main(argv=None) -> int:
                 for model, k, dev in runs:
                     print(f"{model} refine {k} {w}x{h} {dev} ...", file=sys.stderr, flush=True)
                     rep["flavc"].append(
-                        flavc_speed(src, a.frames, w, h, dev, a.quality, wd, model, k)
+                        flavc_speed(
+                            src, a.frames, w, h, dev, a.quality, wd, model, k, a.refine_intra
+                        )
                     )
             if (w, h) == max(sizes, key=lambda s: s[0] * s[1]):
                 print(f"x265 {a.x265_preset} {w}x{h} ...", file=sys.stderr, flush=True)

@@ -226,6 +226,17 @@ def test_drift_guard_option_matches_the_encoder_default():
         assert opt.default == DRIFT_GUARD_DB
 
 
+def test_refine_intra_option_matches_the_encoder_default():
+    """--refine-intra's default is the encoder's (None: max(--refine, DEFAULT_REFINE_INTRA));
+    the help states the number without importing torch, so it must be the codec's."""
+    from flavc_codec.codec import DEFAULT_REFINE_INTRA
+
+    for cmd in ("encode", "bench"):
+        opt = next(p for p in main.commands[cmd].params if p.name == "refine_intra")
+        assert opt.default is None
+        assert f"the larger of --refine and {DEFAULT_REFINE_INTRA};" in opt.help
+
+
 def test_encode_with_refinement(runner, encoded, tmp_path, light_weights):
     """--refine N: a stream of the same format that the plain decoder reads back to the
     encoder's own reconstruction."""
@@ -245,8 +256,16 @@ def test_encode_with_refinement(runner, encoded, tmp_path, light_weights):
     assert out.read_bytes() == recon.read_bytes()
     r = runner.invoke(main, [*args, "--refine", "-1"])
     assert r.exit_code == 2 and "Traceback" not in r.output
+    r = runner.invoke(main, [*args, "--refine-intra", "-1"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    # I-frames alone (the default refines them; here 3 steps, P-frames plain)
+    encode_file(str(src), str(stream), quality=20, intra_period=2, device="cpu",
+                model="flavc-light", progress=False, weights=light_weights, recon=str(recon),
+                refine=0, refine_intra=3)  # fmt: skip
+    decode_file(str(stream), str(out), device="cpu", progress=False, weights=light_weights)
+    assert out.read_bytes() == recon.read_bytes()
     r = runner.invoke(main, ["encode", "--help"])
-    assert "--refine" in r.stdout
+    assert "--refine" in r.stdout and "--refine-intra" in r.stdout
 
 
 def test_info_does_not_import_torch(encoded):

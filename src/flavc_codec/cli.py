@@ -19,8 +19,18 @@ REFINE_OPTION = click.option(
     type=click.IntRange(0, 1000),
     default=0,
     show_default=True,
-    help="encoder effort: N gradient steps per frame on its latent (smaller streams at the "
-    "same quality, about N synthesis backward passes per frame; any decoder reads them)",
+    help="encoder effort: N gradient steps per P-frame on its latent (smaller streams at "
+    "the same quality, about N synthesis backward passes per frame; any decoder reads "
+    "them); I-frames: see --refine-intra",
+)
+# I-frame refinement; the default (None) is max(--refine, codec.DEFAULT_REFINE_INTRA), which
+# the help repeats so that --help needs no torch (a test pins the two equal).
+REFINE_INTRA_OPTION = click.option(
+    "--refine-intra",
+    type=click.IntRange(0, 1000),
+    default=None,
+    help="encoder effort on I-frames: N gradient steps per I-frame [default: the larger "
+    "of --refine and 10; 0 = plain rounding everywhere with --refine 0]",
 )
 # The encoder's drift guard, shared by `encode` and `bench` (codec.DRIFT_GUARD_DB is the
 # same default; not imported here, so that --help needs no torch).
@@ -117,6 +127,7 @@ def main():
     help="weights file (default: the shipped weights of --model)",
 )
 @REFINE_OPTION
+@REFINE_INTRA_OPTION
 @DRIFT_GUARD_OPTION
 @click.option("--threads", type=int, default=None, help="CPU threads")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
@@ -131,6 +142,7 @@ def encode(
     model,
     weights,
     refine,
+    refine_intra,
     drift_guard,
     threads,
     as_json,
@@ -155,6 +167,7 @@ def encode(
         progress=not quiet,
         weights=weights,
         refine=refine,
+        refine_intra=refine_intra,
         drift_guard=drift_guard,
     )
     if as_json:
@@ -256,6 +269,7 @@ def demo(model, quality, size, frames, device, keep):
     help="weights file for flavc (default: the shipped ones), e.g. from flavc train",
 )
 @REFINE_OPTION
+@REFINE_INTRA_OPTION
 @DRIFT_GUARD_OPTION
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None)
@@ -270,6 +284,7 @@ def bench(
     model,
     weights,
     refine,
+    refine_intra,
     drift_guard,
     json_path,
     plot_path,
@@ -293,6 +308,7 @@ def bench(
         model=model,
         weights=weights,
         refine=refine,
+        refine_intra=refine_intra,
         drift_guard=drift_guard,
         json_path=json_path,
         plot_path=plot_path,

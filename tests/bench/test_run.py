@@ -225,3 +225,35 @@ def test_bench_records_the_drift_guard(tmp_path, tiny_y4m):
     off = dict(data, config=dict(data["config"], drift_guard=0.0))
     assert "drift guard off" in format_markdown(off)
     assert "drift guard" not in format_markdown(dict(data, config={}))
+
+
+def test_bench_records_the_refinement_per_frame_type(tmp_path, tiny_y4m):
+    """I- and P-frames have their own refinement steps (I-frames are refined by default):
+    the config and the report line say both, and results written before the split read as
+    one number for every frame."""
+    from click.testing import CliRunner
+    from helpers_model import build_weights
+
+    from flavc_codec.bench.run import resolve_refine_intra
+    from flavc_codec.cli import main
+    from flavc_codec.codec import DEFAULT_REFINE_INTRA
+
+    w, _ = build_weights(tmp_path, "flavc-light", seed=4)
+    jp = tmp_path / "b.json"
+    args = ["bench", tiny_y4m, "--frames", "2", "--qualities", "10", "--anchors", "x264",
+            "--device", "cpu", "--weights", str(w), "--json", str(jp)]  # fmt: skip
+    r = CliRunner().invoke(main, [*args, "--refine", "2", "--refine-intra", "3"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(jp.read_text())
+    assert (data["config"]["refine"], data["config"]["refine_intra"]) == (2, 3)
+    assert data["inputs"][0]["flavc"][0]["refine_intra"] == 3
+    assert "encoder refinement 3 steps per I-frame and 2 per P-frame" in r.output
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    cfg = json.loads(jp.read_text())["config"]
+    assert (cfg["refine"], cfg["refine_intra"]) == (0, DEFAULT_REFINE_INTRA)
+    assert resolve_refine_intra(0, None) == DEFAULT_REFINE_INTRA
+    assert resolve_refine_intra(DEFAULT_REFINE_INTRA + 5, None) == DEFAULT_REFINE_INTRA + 5
+    assert resolve_refine_intra(7, 0) == 0
+    old = dict(data, config={k: v for k, v in cfg.items() if k != "refine_intra"})
+    assert "encoder refinement 0 steps per frame" in format_markdown(old)

@@ -12,7 +12,7 @@ import pytest
 import torch
 from helpers_model import synthetic_frames
 
-from flavc_codec.codec import Decoder, Encoder
+from flavc_codec.codec import DEFAULT_REFINE_INTRA, Decoder, Encoder
 from flavc_codec.errors import FlavcError
 from flavc_codec.io.reader import SourceInfo
 from flavc_codec.models.codecs import YUV611, Refine, gaussian_bits, refine_residual
@@ -104,6 +104,52 @@ def test_refined_streams_decode_to_the_encoders_reconstruction(model_weights, mo
 def test_refine_out_of_range(model_weights, steps):
     with pytest.raises(FlavcError, match="refine"):
         Encoder("flavc-light", device="cpu", weights=model_weights["flavc-light"], refine=steps)
+    with pytest.raises(FlavcError, match="refine_intra"):
+        Encoder(
+            "flavc-light", device="cpu", weights=model_weights["flavc-light"], refine_intra=steps
+        )
+
+
+def test_i_frames_are_refined_by_default(model_weights):
+    """By default only I-frames are refined (DEFAULT_REFINE_INTRA steps, or --refine's
+    steps when larger); refine_intra overrides that, 0 included."""
+    wts = model_weights["flavc-light"]
+
+    def enc(**kw):
+        return Encoder("flavc-light", device="cpu", weights=wts, **kw)
+
+    e = enc()
+    assert (e.refine, e.refine_intra) == (0, DEFAULT_REFINE_INTRA)
+    e = enc(refine=DEFAULT_REFINE_INTRA + 3)
+    assert (e.refine, e.refine_intra) == (DEFAULT_REFINE_INTRA + 3,) * 2
+    e = enc(refine=2, refine_intra=0)
+    assert (e.refine, e.refine_intra) == (2, 0)
+
+
+@pytest.mark.parametrize("model,w,h", [("flavc-light", 33, 17), ("flavc", 65, 47)])
+def test_intra_only_refinement_leaves_p_frames_plain(model_weights, model, w, h):
+    """Refining I-frames alone: a P-frame's symbols are those of plain rounding given the
+    same reference, and the decoder still reproduces the encoder's reconstruction bit for
+    bit."""
+    frames = synthetic_frames(w, h, 3, seed=w + 1)
+    wts = model_weights[model]
+    kw = dict(quality=50, intra_period=3, device="cpu", weights=wts, drift_guard=0.0)
+    enc = Encoder(model, refine_intra=6, **kw)
+    plain = Encoder(model, refine_intra=0, **kw)
+    dec = Decoder(enc.header(_info(w, h, 3)), device="cpu", weights=wts)
+    for i, f in enumerate(frames):
+        ref = enc._ref
+        chunk, rec, _ = enc.encode(f)
+        got = dec.decode(chunk, i)
+        for a, b in zip(got.planes, rec.planes, strict=True):
+            np.testing.assert_array_equal(a, b)
+        plain._ref, plain.index = ref, i  # the same reference and position as `enc`
+        other, _, _ = plain.encode(f)
+        assert other.frame_type == chunk.frame_type
+        if i:
+            assert other.sections == chunk.sections, i
+        else:  # the I-frame's search found better symbols than plain rounding
+            assert other.sections != chunk.sections
 
 
 def test_lambda_range_comes_from_the_recipe(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import av
@@ -294,6 +295,28 @@ def test_cli_build(tmp_path):
         == 0
     )
     assert np.load(out, mmap_mode="r").shape == (10, 2, 6, 16, 16)
+
+
+def test_select_textured_keeps_the_most_detailed(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 12
+    data = np.full((n, 2, 6, 8, 8), 128, np.uint8)
+    amp = rng.permutation(n)  # sequence i gets noise of amplitude amp[i] * 4
+    for i in range(n):
+        data[i] = np.clip(128 + rng.integers(-1, 2, data[i].shape) * amp[i] * 4, 0, 255)
+    src = tmp_path / "c.npy"
+    np.save(src, data)
+    out = tmp_path / "top.npy"
+    assert D.main(["select", "--src", str(src), "--out", str(out), "--top", "4"]) == 0
+    got = np.load(out)
+    want = np.sort(np.argsort(-amp)[:4])  # the four noisiest, in their original order
+    np.testing.assert_array_equal(got, data[want])
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["indices"] == want.tolist() and meta["of"] == n
+    with pytest.raises(ValueError, match="top"):
+        D.select_textured(src, tmp_path / "x.npy", n + 1)
+    with pytest.raises(ValueError, match="eval"):
+        D.select_textured(src, tmp_path / "eval" / "x.npy", 2)
 
 
 @pytest.mark.skipif(not (SHARED_TRAIN / "video").is_dir(), reason="no ../shared/data/train")

@@ -93,11 +93,12 @@ def flavc_point(
     weights: str | None = None,
     refine: int = 0,
     drift_guard: float | None = None,
+    refine_intra: int | None = None,
 ) -> dict:
     """encode_file -> decode_file -> read_frames -> metrics for one quality. ``weights``:
-    a weights file other than the shipped one (e.g. from ``flavc train``); ``refine``:
-    the encoder's latent refinement steps per frame; ``drift_guard``: dB, None = the
-    encoder's default."""
+    a weights file other than the shipped one (e.g. from ``flavc train``); ``refine`` /
+    ``refine_intra``: the encoder's latent refinement steps per P-frame / I-frame (None =
+    the encoder's default); ``drift_guard``: dB, None = the encoder's default."""
     from ..codec import decode_file, encode_file
     from ..io.reader import read_frames
 
@@ -111,6 +112,7 @@ def flavc_point(
         "quality": int(quality),
         "frames": n,
         "refine": int(refine),
+        "refine_intra": refine_intra,  # None: the encoder's default
     }
     try:
         with PeakMemory() as mem_e:
@@ -127,6 +129,7 @@ def flavc_point(
                 weights=weights,
                 refine=refine,
                 drift_guard=drift_guard,
+                refine_intra=refine_intra,
             )
             enc_wall = time.perf_counter() - t0
         with PeakMemory() as mem_d:
@@ -261,6 +264,7 @@ def run_bench(
     weights: str | None = None,
     refine: int = 0,
     drift_guard: float | None = None,
+    refine_intra: int | None = None,
 ) -> dict:
     """Benchmark flavc and the anchors on each input; return (and optionally write) results.
 
@@ -284,8 +288,14 @@ def run_bench(
         from ..codec import DRIFT_GUARD_DB
 
         drift_guard = DRIFT_GUARD_DB
+    if qualities:
+        refine_intra = resolve_refine_intra(refine, refine_intra)
     runner = flavc_runner or functools.partial(
-        flavc_point, weights=weights, refine=refine, drift_guard=drift_guard
+        flavc_point,
+        weights=weights,
+        refine=refine,
+        drift_guard=drift_guard,
+        refine_intra=refine_intra,
     )
     own_workdir = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="flavc_bench_")
@@ -307,6 +317,7 @@ def run_bench(
             "model": model,
             "weights": _weights_info(model, weights) if qualities else None,
             "refine": int(refine),
+            "refine_intra": refine_intra,
             "drift_guard": drift_guard,
             "bd_methods": list(METHODS),
             "msssim": with_msssim,
@@ -531,6 +542,23 @@ def _guard_text(guard: float | None) -> str:
     return f", drift guard {guard:g} dB" if guard else ", drift guard off"
 
 
+def resolve_refine_intra(refine: int, refine_intra: int | None) -> int:
+    """The I-frame refinement steps an encoder given these arguments uses."""
+    if refine_intra is not None:
+        return int(refine_intra)
+    from ..codec import DEFAULT_REFINE_INTRA
+
+    return max(int(refine), DEFAULT_REFINE_INTRA)
+
+
+def _refine_text(cfg: dict) -> str:
+    p = cfg.get("refine", 0)
+    i = cfg.get("refine_intra")
+    if i is None:  # results written before I-frames had their own setting: all frames alike
+        return f", encoder refinement {p} steps per frame"
+    return f", encoder refinement {i} steps per I-frame and {p} per P-frame"
+
+
 def format_markdown(results: dict, points: bool = True) -> str:
     """Markdown report: BD summary, per-input BD table and (optionally) all RD points."""
     cfg = results.get("config", {})
@@ -539,7 +567,7 @@ def format_markdown(results: dict, points: bool = True) -> str:
         "",
         f"frames <= {cfg.get('frames')}, intra period {cfg.get('intra_period')} (low-delay P), "
         f"anchor preset {cfg.get('preset')}, device {cfg.get('device')}, model {cfg.get('model')}"
-        f", encoder refinement {cfg.get('refine', 0)} steps per frame"
+        + _refine_text(cfg)
         + _guard_text(cfg.get("drift_guard"))
         + ". "
         "PSNR-YUV = (6Y+U+V)/8, mean of per-frame PSNR; bpp from file size incl. container; "

@@ -13,6 +13,7 @@ CLI::
 
     python -m flavc_codec.train.data build --root ../shared/data/train \
         --out cache/train_T3_128.npy --T 3 --crop 128 --n 4000
+    python -m flavc_codec.train.data select --src cache/x.npy --out cache/y.npy --top 64
 
 Evaluation data is never read here: every root containing a path component named
 ``eval`` is refused with ``ValueError``.
@@ -1013,6 +1014,42 @@ def build_cache(
     return meta
 
 
+def select_textured(src, out_path, top: int) -> dict:
+    """Write the ``top`` most textured sequences of cache ``src`` (by
+    :func:`texture_scores`, kept in their original order) to ``out_path``.
+
+    For a validation set that looks like real footage: crops of the training sources are
+    mostly smooth (median score 8-12), while the footage a codec is judged on is
+    detailed, and a score averaged over smooth crops hides what training does to texture.
+    """
+    src = check_not_eval(src)
+    out_path = Path(out_path)
+    check_not_eval(out_path)
+    data = np.load(src, mmap_mode="r")
+    if data.ndim != 5 or data.shape[2] != 6 or data.dtype != np.uint8:
+        raise ValueError(f"{src}: not a packed uint8 (N, T, 6, h, w) cache")
+    if not 1 <= top <= data.shape[0]:
+        raise ValueError(f"top={top} not in 1..{data.shape[0]}")
+    scores = texture_scores(data)
+    keep = np.sort(np.argsort(-scores, kind="stable")[:top])
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    part = out_path.with_name(out_path.name + ".part")
+    with open(part, "wb") as f:
+        np.save(f, np.ascontiguousarray(data[keep]))
+    os.replace(part, out_path)
+    meta = {
+        "source": str(src),
+        "top": int(top),
+        "of": int(data.shape[0]),
+        "indices": keep.tolist(),
+        "score_min": float(scores[keep].min()),
+        "score_median": float(np.median(scores[keep])),
+        "source_score_median": float(np.median(scores)),
+    }
+    out_path.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    return meta
+
+
 def _indexed_task(it):
     i, task = it
     torch.set_num_threads(1)
@@ -1047,7 +1084,15 @@ def main(argv: Iterable[str] | None = None) -> int:
     b.add_argument("--workers", type=int, default=None)
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--no-progress", action="store_true")
+    s = sub.add_parser("select", help="keep the most textured sequences of a cache")
+    s.add_argument("--src", required=True, help="a cache built with `build`")
+    s.add_argument("--out", required=True)
+    s.add_argument("--top", type=int, required=True, help="sequences to keep")
     a = ap.parse_args(list(argv) if argv is not None else None)
+    if a.cmd == "select":
+        meta = select_textured(a.src, a.out, a.top)
+        print(json.dumps({k: v for k, v in meta.items() if k != "indices"}))
+        return 0
     if a.cmd == "build":
         n_synth = int(round(a.n * a.synth_frac))
         meta = build_cache(
