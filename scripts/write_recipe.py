@@ -30,6 +30,9 @@ STAGES = (
     # 8-frame cascaded joint stages from the shipped weights
     "joint_long7",
     "light_long3",
+    # a third intra-then-joint cycle; the intra stage adds a still-image cache
+    "intra_long3",
+    "joint_long8",
 )
 # how the stages that train_default.sh does not run were run
 STAGE_COMMANDS = {
@@ -56,7 +59,21 @@ STAGE_COMMANDS = {
     "--time-limit MINUTES (CPU, resumed with the same command)",
     "light_long3": "flavc train src/flavc_codec/train/configs/light_long3.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
+    "intra_long3": "flavc train src/flavc_codec/train/configs/intra_long3.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "joint_long8": "flavc train src/flavc_codec/train/configs/joint_long8.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
 }
+_BUILD = "python -m flavc_codec.train.data build --root ../shared/data/train"
+# every cache a stage config reads, with the command that builds it
+CACHES = tuple(
+    f"{_BUILD} --out cache/train_{t}.npy --T {t[1]} --crop {t.split('_')[1]} --n {n}"
+    for t, n in (("T3_128", 4000), ("T5_128", 1500), ("T3_256", 1500), ("T8_128", 1200))
+) + (
+    # single frames of the photos at random scale, rotation and occluders (intra_long3)
+    f"{_BUILD} --out cache/train_I1_256_stills.npy --T 1 --crop 256 --n 1500 "
+    "--synth-frac 1.0 --seed 3",
+)
 
 
 def cpu_name() -> str:
@@ -159,11 +176,7 @@ def main(variant: str, runs: str = "runs") -> None:
         },
         "loss": "R + lambda * weighted YUV MSE (see yuv_weighting per stage), lambda "
         "log-spaced over qualities 0..63",
-        "caches": [
-            "python -m flavc_codec.train.data build --root ../shared/data/train "
-            f"--out cache/train_{t}.npy --T {t[1]} --crop {t.split('_')[1]} --n {n}"
-            for t, n in (("T3_128", 4000), ("T5_128", 1500), ("T3_256", 1500), ("T8_128", 1200))
-        ],
+        "caches": list(CACHES),
         "commands": f"scripts/train_default.sh {variant} THREADS 1 LONG (threads and "
         "stages as listed; each stage resumed to its configured steps)"
         + "".join(f"; {st}: {how}" for st, how in STAGE_COMMANDS.items() if st in ran),
