@@ -5,8 +5,8 @@
    streams: bpp from the coded bytes). A top quality that doubles the bits for a few
    tenths of a dB shows the transforms saturating.
 2. Error propagation in a GOP: the encoder's reconstruction of the first ``--frames``
-   frames (low delay, one I-frame then P-frames, the encoder's drift guard off), PSNR-YUV
-   of the I-frame, of P-frames 1-3 and of P-frames 16 and later.
+   frames (low delay, one I-frame then P-frames, the encoder's drift guard and I-frame
+   refinement off), PSNR-YUV of the I-frame, of P-frames 1-3 and of P-frames 16 and later.
 3. The intra transforms without quantization at the top quality: the first frame through
    analysis, that quality's gain and inverse gain (``y * g[q] * ig[q]``, the path a coded
    latent takes, minus the rounding) and synthesis (infinite rate). The inverse gains
@@ -71,9 +71,10 @@ def diagnose_clip(path: str, model: str, weights: str | None, qualities, frames:
     with tempfile.TemporaryDirectory() as tmp:
         for q in qualities:
             stream, recon = os.path.join(tmp, "s.flv"), os.path.join(tmp, "r.y4m")
-            # drift_guard 0: measure the inter codec's own drift, not the engine's guard
+            # drift_guard 0: measure the inter codec's own drift, not the engine's guard;
+            # refine_intra 0: the weights as they code, without the encoder's search
             common = {"quality": q, "device": "cpu", "model": model, "weights": weights,
-                      "progress": False, "drift_guard": 0.0}  # fmt: skip
+                      "progress": False, "drift_guard": 0.0, "refine_intra": 0}  # fmt: skip
             st = encode_file(path, stream, intra_period=32, frames=frames, recon=recon, **common)
             _, dec = read_frames(recon)
             p = [psnr_yuv(a, b)[3] for a, b in zip(ref, dec, strict=True)]
@@ -108,7 +109,8 @@ def to_markdown(res: dict) -> str:
         "# Where the weights lose quality",
         "",
         f"model {res['model']}, weights {res['weights_hash']}, first {res['frames']} frames, "
-        "intra period 32, CPU. PSNR-YUV (6Y+U+V)/8 in dB. `I`: first frame coded alone. "
+        "intra period 32, CPU, encoder drift guard and I-frame refinement off. PSNR-YUV "
+        "(6Y+U+V)/8 in dB. `I`: first frame coded alone. "
         "`P1-3` / `P16+`: mean PSNR of those P-frames in the GOP. `unquant.`: the first "
         "frame through the intra transforms and the top quality's gain and inverse gain, "
         "the latent left unquantized (infinite rate); near or below the top quality's I "

@@ -101,7 +101,7 @@ def flavc_speed(
     refine: int = 0,
     refine_intra: int | None = None,
 ) -> dict:
-    tag = f"{model}_{w}x{h}_{device}_{n}f_r{refine}"
+    tag = f"{model}_{w}x{h}_{device}_{n}f_r{refine}_{refine_intra}"
     stream = os.path.join(workdir, tag + ".flavc")
     recon = os.path.join(workdir, tag + ".y4m")
     r: dict = {
@@ -262,9 +262,9 @@ def main(argv=None) -> int:
     )
     ap.add_argument(
         "--refine-intra",
-        type=int,
-        default=None,
-        help="refinement steps per I-frame (default: the encoder's, max(refine, 10))",
+        default="",
+        help="comma-separated refinement steps per I-frame (default: the encoder's, "
+        "max(refine, 10))",
     )
     ap.add_argument("--mem-model", default="flavc-light")
     ap.add_argument("--x265-preset", default="veryslow", choices=["medium", "veryslow"])
@@ -300,20 +300,20 @@ def main(argv=None) -> int:
             frames = moving_pattern(w, h, a.frames)
             src = write_y4m(os.path.join(wd, f"src_{w}x{h}.y4m"), frames)
             if not a.no_flavc:
+                intra = [int(k) for k in a.refine_intra.split(",") if k] or [None]
                 runs = [
-                    (model, int(k), dev)
+                    (model, int(k), ki, dev)
                     for model in a.models.split(",")
                     if model
                     for k in a.refine.split(",")
                     if k
+                    for ki in intra
                     for dev in devices
                 ]
-                for model, k, dev in runs:
-                    print(f"{model} refine {k} {w}x{h} {dev} ...", file=sys.stderr, flush=True)
+                for model, k, ki, dev in runs:
+                    print(f"{model} refine {k}/{ki} {w}x{h} {dev} ...", file=sys.stderr, flush=True)
                     rep["flavc"].append(
-                        flavc_speed(
-                            src, a.frames, w, h, dev, a.quality, wd, model, k, a.refine_intra
-                        )
+                        flavc_speed(src, a.frames, w, h, dev, a.quality, wd, model, k, ki)
                     )
             if (w, h) == max(sizes, key=lambda s: s[0] * s[1]):
                 print(f"x265 {a.x265_preset} {w}x{h} ...", file=sys.stderr, flush=True)
