@@ -38,7 +38,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "src"))
 
 from flavc_codec.bench.anchors import encode_anchor  # noqa: E402
-from flavc_codec.bench.run import _err, _jsonable, resolve_refine_intra  # noqa: E402
+from flavc_codec.bench.run import _err, _jsonable  # noqa: E402
 from flavc_codec.bench.sysinfo import PeakMemory, machine_info, versions  # noqa: E402
 from flavc_codec.yuv import YUVFrame  # noqa: E402
 
@@ -101,6 +101,8 @@ def flavc_speed(
     refine: int = 0,
     refine_intra: int | None = None,
 ) -> dict:
+    from flavc_codec.codec import resolve_refine_intra
+
     tag = f"{model}_{w}x{h}_{device}_{n}f_r{refine}_{refine_intra}"
     stream = os.path.join(workdir, tag + ".flavc")
     recon = os.path.join(workdir, tag + ".y4m")

@@ -234,9 +234,8 @@ def test_bench_records_the_refinement_per_frame_type(tmp_path, tiny_y4m):
     from click.testing import CliRunner
     from helpers_model import build_weights
 
-    from flavc_codec.bench.run import resolve_refine_intra
     from flavc_codec.cli import main
-    from flavc_codec.codec import DEFAULT_REFINE_INTRA
+    from flavc_codec.codec import DEFAULT_REFINE_INTRA, resolve_refine_intra
 
     w, _ = build_weights(tmp_path, "flavc-light", seed=4)
     jp = tmp_path / "b.json"

@@ -289,6 +289,8 @@ def run_bench(
 
         drift_guard = DRIFT_GUARD_DB
     if qualities:
+        from ..codec import resolve_refine_intra
+
         refine_intra = resolve_refine_intra(refine, refine_intra)
     runner = flavc_runner or functools.partial(
         flavc_point,
@@ -540,15 +542,6 @@ def _guard_text(guard: float | None) -> str:
     if guard is None:  # results written before the guard was recorded
         return ""
     return f", drift guard {guard:g} dB" if guard else ", drift guard off"
-
-
-def resolve_refine_intra(refine: int, refine_intra: int | None) -> int:
-    """The I-frame refinement steps an encoder given these arguments uses."""
-    if refine_intra is not None:
-        return int(refine_intra)
-    from ..codec import DEFAULT_REFINE_INTRA
-
-    return max(int(refine), DEFAULT_REFINE_INTRA)
 
 
 def _refine_text(cfg: dict) -> str:

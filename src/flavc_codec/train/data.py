@@ -736,6 +736,14 @@ def texture_weights(scores: np.ndarray, bias: float, floor: float = 1.0) -> np.n
     return w / w.sum()
 
 
+def load_cache(path) -> np.ndarray:
+    """Memory-map a cache from :func:`build_cache`, refusing anything else."""
+    data = np.load(str(path), mmap_mode="r")
+    if data.ndim != 5 or data.shape[2] != 6 or data.dtype != np.uint8:
+        raise ValueError(f"{path}: not a packed uint8 (N, T, 6, h, w) cache")
+    return data
+
+
 class CachedSequences(Dataset):
     """Memory-mapped cache from :func:`build_cache`: (N, Tc, 6, h, w) uint8.
 
@@ -753,9 +761,7 @@ class CachedSequences(Dataset):
         reverse: bool = False,
     ):
         self.path = str(npy_path)
-        self.data = np.load(self.path, mmap_mode="r")
-        if self.data.ndim != 5 or self.data.shape[2] != 6 or self.data.dtype != np.uint8:
-            raise ValueError(f"{npy_path}: not a packed uint8 (N, T, 6, h, w) cache")
+        self.data = load_cache(npy_path)
         self.Tc = self.data.shape[1]
         self.T = self.Tc if T is None else int(T)
         if not 1 <= self.T <= self.Tc:
@@ -1025,9 +1031,7 @@ def select_textured(src, out_path, top: int) -> dict:
     src = check_not_eval(src)
     out_path = Path(out_path)
     check_not_eval(out_path)
-    data = np.load(src, mmap_mode="r")
-    if data.ndim != 5 or data.shape[2] != 6 or data.dtype != np.uint8:
-        raise ValueError(f"{src}: not a packed uint8 (N, T, 6, h, w) cache")
+    data = load_cache(src)
     if not 1 <= top <= data.shape[0]:
         raise ValueError(f"top={top} not in 1..{data.shape[0]}")
     scores = texture_scores(data)
