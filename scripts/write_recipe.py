@@ -105,9 +105,11 @@ def main(variant: str, runs: str = "runs") -> None:
 
     out = Path("src/flavc_codec/weights")
     old = out / f"{variant}.json"
-    recorded = {}
+    recorded, old_cpu = {}, None
     if old.exists():
-        recorded = {s["stage"]: s for s in json.loads(old.read_text()).get("stages", [])}
+        prev = json.loads(old.read_text())
+        recorded = {s["stage"]: s for s in prev.get("stages", [])}
+        old_cpu = (prev.get("hardware") or {}).get("cpu")
     stages = []
     final = None
     for st in STAGES:
@@ -126,6 +128,7 @@ def main(variant: str, runs: str = "runs") -> None:
                 "stage": st,
                 "steps": log[-1]["step"] if log else cfg["steps"],
                 "device": run.get("device"),
+                "cpu": cpu_name(),  # the run folder is here, so this machine ran the stage
                 "device_name": run.get("device_name"),
                 "batch": cfg["batch"],
                 "frames": cfg["frames"],
@@ -164,7 +167,10 @@ def main(variant: str, runs: str = "runs") -> None:
         "data": "../shared/data/train only (videos + synthetic motion over still images); "
         "never ../shared/data/eval",
         "hardware": {
-            "cpu": cpu_name(),
+            # each stage's CPU; stages recorded before stages named theirs ran on the CPU
+            # the previous recipe named
+            "cpu": "; ".join(dict.fromkeys(c for s in stages if (c := s.get("cpu", old_cpu))))
+            or None,
             "cores": os.cpu_count(),
             "gpu": "; ".join(
                 f"{s.get('device_name') or 'unrecorded CUDA device'} (stage {s['stage']})"

@@ -37,7 +37,7 @@ def test_new_stage_is_appended_to_the_recorded_ones(tmp_path, monkeypatch):
         {"stage": "intra", "steps": 3000, "device": "cpu", "device_name": None},
         {"stage": "joint_gpu", "steps": 5715, "device": "cuda:0", "device_name": "H100"},
     ]
-    (out / "flavc.json").write_text(json.dumps({"stages": old}))
+    (out / "flavc.json").write_text(json.dumps({"stages": old, "hardware": {"cpu": "Old CPU"}}))
 
     monkeypatch.chdir(tmp_path)
     _load().main("flavc", str(tmp_path / "runs"))
@@ -52,3 +52,7 @@ def test_new_stage_is_appended_to_the_recorded_ones(tmp_path, monkeypatch):
     assert rec["sha256_16"] == h and (out / "flavc.safetensors").read_bytes() == w.read_bytes()
     assert "joint_long4.json" in rec["commands"]
     assert rec["hardware"]["gpu"] == "H100 (stage joint_gpu)"
+    # recorded stages keep the CPU the previous recipe named; the new one is this machine's
+    mod = _load()
+    assert new["cpu"] == mod.cpu_name()
+    assert rec["hardware"]["cpu"] == "; ".join(dict.fromkeys(["Old CPU", mod.cpu_name()]))
