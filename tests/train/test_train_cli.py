@@ -168,3 +168,17 @@ def test_train_refuses_missing_init(tmp_path, data_tree):
     )
     assert res.exit_code != 0
     assert "does not exist" in res.output
+
+
+def test_train_refuses_an_npy_that_is_not_a_cache(tmp_path):
+    """A .npy of another layout is one clear error, not a crash (a flat array failed on
+    its shape before the layout was checked)."""
+    from flavc_codec.cli import main
+
+    bad = tmp_path / "frames.npy"
+    np.save(bad, np.zeros(10, np.uint8))
+    cfg = _config(tmp_path, "joint_long8", data=[str(bad)], init=None, val=None)
+    res = CliRunner().invoke(main, ["train", str(cfg), "--out", str(tmp_path / "x")])
+    assert res.exit_code != 0
+    assert "not a packed uint8" in res.output
+    assert "Traceback" not in res.output

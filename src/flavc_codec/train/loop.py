@@ -166,12 +166,10 @@ def validate(
     P-frames alone (``inter``), and a ``by_quality`` breakdown."""
     import dataclasses
 
-    import numpy as np
-
-    from .data import CachedSequences, check_not_eval
+    from .data import CachedSequences, check_not_eval, load_cache
 
     path = check_not_eval(data)
-    t = int(np.load(path, mmap_mode="r").shape[1])
+    t = int(load_cache(path).shape[1])
     if cfg is None:  # standalone: the lambdas the weights were trained with
         lo, hi = model.lambda_range
         cfg = TrainConfig(lambda_min=lo, lambda_max=hi)
@@ -230,15 +228,13 @@ def _datasets(cfg: TrainConfig) -> list:
     """One dataset per data source (sources may differ in crop size). A cache holding fewer
     frames than ``cfg.frames`` gives sequences of its own length, so long sequences of small
     crops (error propagation) can be mixed with short sequences of large crops."""
-    import numpy as np
-
-    from .data import CachedSequences, VideoFolder, VimeoSeptuplet, check_not_eval
+    from .data import CachedSequences, VideoFolder, VimeoSeptuplet, check_not_eval, load_cache
 
     sets = []
     for src in cfg.data:
         p = check_not_eval(src)
         if p.suffix == ".npy":
-            t = min(cfg.frames, int(np.load(p, mmap_mode="r").shape[1]))
+            t = min(cfg.frames, int(load_cache(p).shape[1]))
             if t < 2 <= cfg.frames:
                 raise ValueError(f"{p}: one frame per sequence, stage {cfg.stage} needs 2+")
             sets.append(CachedSequences(p, T=t))
