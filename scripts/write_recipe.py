@@ -33,6 +33,8 @@ STAGES = (
     # a third intra-then-joint cycle; the intra stage adds a still-image cache
     "intra_long3",
     "joint_long8",
+    # joint stage on a cache of the most textured crops of the training sources
+    "joint_long9",
 )
 # how the stages that train_default.sh does not run were run
 STAGE_COMMANDS = {
@@ -63,6 +65,8 @@ STAGE_COMMANDS = {
     "--time-limit MINUTES (CPU, resumed with the same command)",
     "joint_long8": "flavc train src/flavc_codec/train/configs/joint_long8.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
+    "joint_long9": "flavc train src/flavc_codec/train/configs/joint_long9.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
 }
 _BUILD = "python -m flavc_codec.train.data build --root ../shared/data/train"
 # every cache a stage config reads, with the command that builds it
@@ -73,6 +77,10 @@ CACHES = tuple(
     # single frames of the photos at random scale, rotation and occluders (intra_long3)
     f"{_BUILD} --out cache/train_I1_256_stills.npy --T 1 --crop 256 --n 1500 "
     "--synth-frac 1.0 --seed 3",
+    # the 1500 most textured of 6000 5-frame crops (joint_long9)
+    f"{_BUILD} --out cache/pool_T5_128_s21.npy --T 5 --crop 128 --n 6000 --seed 21",
+    "python -m flavc_codec.train.data select --src cache/pool_T5_128_s21.npy "
+    "--out cache/train_tex_T5_128.npy --top 1500",
 )
 
 

@@ -56,3 +56,15 @@ def test_new_stage_is_appended_to_the_recorded_ones(tmp_path, monkeypatch):
     mod = _load()
     assert new["cpu"] == mod.cpu_name()
     assert rec["hardware"]["cpu"] == "; ".join(dict.fromkeys(["Old CPU", mod.cpu_name()]))
+
+
+def test_every_training_cache_a_config_reads_has_its_build_command():
+    """The recipe's ``caches`` must rebuild what every shipped stage config trains on (the
+    caches are not in git), including caches made by ``data select``."""
+    mod = _load()
+    built = {c.split("--out ")[1].split()[0] for c in mod.CACHES}
+    configs = SCRIPT.parents[1] / "src" / "flavc_codec" / "train" / "configs"
+    for f in sorted(configs.glob("*.json")):
+        for src in json.loads(f.read_text()).get("data") or []:
+            if src.startswith("cache/train_"):
+                assert src in built, f"{f.name}: no build command for {src}"
