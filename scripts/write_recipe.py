@@ -35,6 +35,8 @@ STAGES = (
     "joint_long8",
     # joint stage on a cache of the most textured crops of the training sources
     "joint_long9",
+    # joint_long10 (configs/joint_long10.json) is not listed: it was not shipped (its
+    # 32-frame validation P-frame loss rose; docs/STATUS.md)
 )
 # how the stages that train_default.sh does not run were run
 STAGE_COMMANDS = {
@@ -81,6 +83,13 @@ CACHES = tuple(
     f"{_BUILD} --out cache/pool_T5_128_s21.npy --T 5 --crop 128 --n 6000 --seed 21",
     "python -m flavc_codec.train.data select --src cache/pool_T5_128_s21.npy "
     "--out cache/train_tex_T5_128.npy --top 1500",
+    # joint_long10 (not shipped): 2000 of 8000 5-frame and 750 of 3000 3-frame 256 px crops
+    f"{_BUILD} --out cache/pool_T5_128_s22.npy --T 5 --crop 128 --n 8000 --seed 22",
+    "python -m flavc_codec.train.data select --src cache/pool_T5_128_s22.npy "
+    "--out cache/train_tex2_T5_128.npy --top 2000",
+    f"{_BUILD} --out cache/pool_T3_256_s23.npy --T 3 --crop 256 --n 3000 --seed 23",
+    "python -m flavc_codec.train.data select --src cache/pool_T3_256_s23.npy "
+    "--out cache/train_tex_T3_256.npy --top 750",
 )
 
 
