@@ -166,22 +166,21 @@ def validate(
     P-frames alone (``inter``), and a ``by_quality`` breakdown."""
     import dataclasses
 
-    from .data import CachedSequences, check_not_eval, load_cache
+    from .data import CachedSequences, check_not_eval
 
     path = check_not_eval(data)
-    t = int(load_cache(path).shape[1])
+    ds = CachedSequences(path, hflip=False)  # T defaults to the whole cached sequence
     if cfg is None:  # standalone: the lambdas the weights were trained with
         lo, hi = model.lambda_range
         cfg = TrainConfig(lambda_min=lo, lambda_max=hi)
     cfg = dataclasses.replace(cfg, stage="joint", freeze_intra=False)
-    ds = CachedSequences(path, T=t, hflip=False)
     n = min(count, len(ds))
     if n == 0:
         raise ValueError(f"{data}: no sequences")
     modes = [(m, m.training) for m in model.modules()]  # e.g. a frozen intra stays in eval
     model.eval()
     keys = ("loss", "bpp", "psnr")
-    parts = ("intra", "inter") if t > 1 else ("intra",)
+    parts = ("intra", "inter") if ds.T > 1 else ("intra",)
     by_q = {
         q: {**dict.fromkeys(keys, 0.0), **{p: dict.fromkeys(keys, 0.0) for p in parts}}
         for q in VAL_QUALITIES
