@@ -319,6 +319,32 @@ def test_select_textured_keeps_the_most_detailed(tmp_path):
         D.select_textured(src, tmp_path / "eval" / "x.npy", 2)
 
 
+def test_select_by_motion_keeps_the_fastest(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 10
+    base = rng.integers(0, 256, (8, 8), dtype=np.uint8)
+    data = np.empty((n, 3, 6, 8, 8), np.uint8)
+    shift = rng.permutation(n)  # sequence i moves by shift[i] columns per frame
+    for i in range(n):
+        for t in range(3):
+            data[i, t] = np.roll(base, int(shift[i]) * t, axis=1)
+    # static but detailed: the texture score must not be what picks the motion set
+    src = tmp_path / "c.npy"
+    np.save(src, data)
+    out = tmp_path / "fast.npy"
+    argv = ["select", "--src", str(src), "--out", str(out), "--top", "3", "--by", "motion"]
+    assert D.main(argv) == 0
+    m = D.motion_scores(data)
+    assert m[shift == 0][0] == 0.0
+    want = np.sort(np.argsort(-m, kind="stable")[:3])
+    assert 0 not in shift[want]
+    np.testing.assert_array_equal(np.load(out), data[want])
+    assert json.loads(out.with_suffix(".json").read_text())["by"] == "motion"
+    assert (D.motion_scores(data[:, :1]) == 0).all()
+    with pytest.raises(ValueError, match="unknown score"):
+        D.select_textured(src, tmp_path / "x.npy", 2, by="colour")
+
+
 @pytest.mark.skipif(not (SHARED_TRAIN / "video").is_dir(), reason="no ../shared/data/train")
 def test_real_training_data_sample():
     vids = D.list_videos(SHARED_TRAIN / "video")

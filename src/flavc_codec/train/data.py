@@ -727,6 +727,25 @@ def texture_scores(data: np.ndarray, chunk: int = 256) -> np.ndarray:
     return out
 
 
+def motion_scores(data: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Mean absolute luma change (8-bit units) between consecutive frames of each sequence.
+
+    A proxy for how hard a sequence is for inter coding: fast or complex motion over
+    texture scores high, static or slowly panning smooth content near 0. Read in chunks like
+    :func:`texture_scores`; a one-frame cache scores 0 everywhere.
+    """
+    out = np.zeros(data.shape[0], np.float64)
+    if data.shape[1] < 2:
+        return out
+    for i in range(0, data.shape[0], chunk):
+        y = np.asarray(data[i : i + chunk, :, :4], dtype=np.float32)
+        out[i : i + chunk] = np.abs(np.diff(y, axis=1)).mean((1, 2, 3, 4))
+    return out
+
+
+SCORES = {"texture": texture_scores, "motion": motion_scores}
+
+
 def texture_weights(scores: np.ndarray, bias: float, floor: float = 1.0) -> np.ndarray:
     """Sampling weights proportional to ``max(score, floor) ** bias`` (normalised to sum
     1); ``bias`` 0 is uniform. The floor keeps perfectly flat crops drawable."""
@@ -1020,21 +1039,25 @@ def build_cache(
     return meta
 
 
-def select_textured(src, out_path, top: int) -> dict:
-    """Write the ``top`` most textured sequences of cache ``src`` (by
-    :func:`texture_scores`, kept in their original order) to ``out_path``.
+def select_textured(src, out_path, top: int, by: str = "texture") -> dict:
+    """Write the ``top`` highest-scoring sequences of cache ``src`` (by
+    :func:`texture_scores`, or :func:`motion_scores` with ``by="motion"``; kept in their
+    original order) to ``out_path``.
 
     For a validation set that looks like real footage: crops of the training sources are
     mostly smooth (median score 8-12), while the footage a codec is judged on is
     detailed, and a score averaged over smooth crops hides what training does to texture.
+    The motion score picks the sequences hardest for the P-frames (street_bus-like).
     """
+    if by not in SCORES:
+        raise ValueError(f"unknown score '{by}' (known: {', '.join(SCORES)})")
     src = check_not_eval(src)
     out_path = Path(out_path)
     check_not_eval(out_path)
     data = load_cache(src)
     if not 1 <= top <= data.shape[0]:
         raise ValueError(f"top={top} not in 1..{data.shape[0]}")
-    scores = texture_scores(data)
+    scores = SCORES[by](data)
     keep = np.sort(np.argsort(-scores, kind="stable")[:top])
     out_path.parent.mkdir(parents=True, exist_ok=True)
     part = out_path.with_name(out_path.name + ".part")
@@ -1043,6 +1066,7 @@ def select_textured(src, out_path, top: int) -> dict:
     os.replace(part, out_path)
     meta = {
         "source": str(src),
+        "by": by,
         "top": int(top),
         "of": int(data.shape[0]),
         "indices": keep.tolist(),
@@ -1088,13 +1112,21 @@ def main(argv: Iterable[str] | None = None) -> int:
     b.add_argument("--workers", type=int, default=None)
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--no-progress", action="store_true")
-    s = sub.add_parser("select", help="keep the most textured sequences of a cache")
+    s = sub.add_parser(
+        "select", help="keep the most textured (or fastest-moving) sequences of a cache"
+    )
     s.add_argument("--src", required=True, help="a cache built with `build`")
     s.add_argument("--out", required=True)
     s.add_argument("--top", type=int, required=True, help="sequences to keep")
+    s.add_argument(
+        "--by",
+        choices=sorted(SCORES),
+        default="texture",
+        help="texture: luma gradient of the first frame; motion: luma change between frames",
+    )
     a = ap.parse_args(list(argv) if argv is not None else None)
     if a.cmd == "select":
-        meta = select_textured(a.src, a.out, a.top)
+        meta = select_textured(a.src, a.out, a.top, a.by)
         print(json.dumps({k: v for k, v in meta.items() if k != "indices"}))
         return 0
     if a.cmd == "build":
