@@ -83,7 +83,8 @@ CACHES = tuple(
     f"{_BUILD} --out cache/pool_T5_128_s21.npy --T 5 --crop 128 --n 6000 --seed 21",
     "python -m flavc_codec.train.data select --src cache/pool_T5_128_s21.npy "
     "--out cache/train_tex_T5_128.npy --top 1500",
-    # joint_long10 (not shipped): 2000 of 8000 5-frame and 750 of 3000 3-frame 256 px crops
+    # 2000 of 8000 5-frame and 750 of 3000 3-frame 256 px crops (first read by joint_long10,
+    # which was not shipped; only the caches a shipped stage reads go into the recipe)
     f"{_BUILD} --out cache/pool_T5_128_s22.npy --T 5 --crop 128 --n 8000 --seed 22",
     "python -m flavc_codec.train.data select --src cache/pool_T5_128_s22.npy "
     "--out cache/train_tex2_T5_128.npy --top 2000",
@@ -91,6 +92,21 @@ CACHES = tuple(
     "python -m flavc_codec.train.data select --src cache/pool_T3_256_s23.npy "
     "--out cache/train_tex_T3_256.npy --top 750",
 )
+
+
+def recipe_caches(data: list[str]) -> list[str]:
+    """The CACHES commands that build ``data`` (the caches the shipped stages read), with
+    the pool each ``select`` reads from, in CACHES order. Caches only an unshipped stage
+    reads stay out of the recipe."""
+    by_out = {c.split("--out ")[1].split()[0]: c for c in CACHES}
+    need, todo = set(), [d for d in data if d in by_out]
+    while todo:
+        c = by_out[todo.pop()]
+        if c not in need:
+            need.add(c)
+            if " select " in c:
+                todo.append(c.split("--src ")[1].split()[0])
+    return [c for c in CACHES if c in need]
 
 
 def cpu_name() -> str:
@@ -199,7 +215,7 @@ def main(variant: str, runs: str = "runs") -> None:
         },
         "loss": "R + lambda * weighted YUV MSE (see yuv_weighting per stage), lambda "
         "log-spaced over qualities 0..63",
-        "caches": list(CACHES),
+        "caches": recipe_caches([d for s in stages for d in s.get("data") or []]),
         "commands": f"scripts/train_default.sh {variant} THREADS 1 LONG (threads and "
         "stages as listed; each stage resumed to its configured steps)"
         + "".join(f"; {st}: {how}" for st, how in STAGE_COMMANDS.items() if st in ran),

@@ -68,3 +68,17 @@ def test_every_training_cache_a_config_reads_has_its_build_command():
         for src in json.loads(f.read_text()).get("data") or []:
             if src.startswith("cache/train_"):
                 assert src in built, f"{f.name}: no build command for {src}"
+
+
+def test_recipe_lists_only_the_caches_shipped_stages_read():
+    """An unshipped stage's caches stay out; a selected cache brings its pool's build."""
+    mod = _load()
+    got = mod.recipe_caches(["cache/train_T3_128.npy", "cache/train_tex_T5_128.npy"])
+    outs = [c.split("--out ")[1].split()[0] for c in got]
+    assert outs == [
+        "cache/train_T3_128.npy",
+        "cache/pool_T5_128_s21.npy",
+        "cache/train_tex_T5_128.npy",
+    ]
+    assert not any("pool_T5_128_s22" in c for c in got)
+    assert mod.recipe_caches([]) == []
