@@ -35,6 +35,11 @@ STAGES = (
     "joint_long8",
     # joint stage on a cache of the most textured crops of the training sources
     "joint_long9",
+    # a fourth intra-then-joint cycle on the textured caches, then a short low-lr stage
+    # that brought the smooth 5-frame P-frame loss back under the previous weights'
+    "intra_long4",
+    "joint_long11",
+    "joint_long12",
     # joint_long10 (configs/joint_long10.json) is not listed: it was not shipped (its
     # 32-frame validation P-frame loss rose; docs/STATUS.md)
 )
@@ -68,6 +73,12 @@ STAGE_COMMANDS = {
     "joint_long8": "flavc train src/flavc_codec/train/configs/joint_long8.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
     "joint_long9": "flavc train src/flavc_codec/train/configs/joint_long9.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "intra_long4": "flavc train src/flavc_codec/train/configs/intra_long4.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "joint_long11": "flavc train src/flavc_codec/train/configs/joint_long11.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "joint_long12": "flavc train src/flavc_codec/train/configs/joint_long12.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
 }
 _BUILD = "python -m flavc_codec.train.data build --root ../shared/data/train"
