@@ -40,6 +40,8 @@ STAGES = (
     "intra_long4",
     "joint_long11",
     "joint_long12",
+    # flavc-light on the textured caches (with 8-frame sequences)
+    "light_long4",
     # joint_long10 (configs/joint_long10.json) is not listed: it was not shipped (its
     # 32-frame validation P-frame loss rose; docs/STATUS.md)
 )
@@ -79,6 +81,8 @@ STAGE_COMMANDS = {
     "joint_long11": "flavc train src/flavc_codec/train/configs/joint_long11.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
     "joint_long12": "flavc train src/flavc_codec/train/configs/joint_long12.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)",
+    "light_long4": "flavc train src/flavc_codec/train/configs/light_long4.json "
     "--time-limit MINUTES (CPU, resumed with the same command)",
 }
 _BUILD = "python -m flavc_codec.train.data build --root ../shared/data/train"
