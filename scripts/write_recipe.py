@@ -45,45 +45,15 @@ STAGES = (
     # joint_long10 (configs/joint_long10.json) is not listed: it was not shipped (its
     # 32-frame validation P-frame loss rose; docs/STATUS.md)
 )
-# how the stages that train_default.sh does not run were run
+# how the stages that train_default.sh does not run were run: the GPU stage on a lent
+# device, every later one with its config on CPU
+_CPU_COMMAND = (
+    "flavc train src/flavc_codec/train/configs/{}.json "
+    "--time-limit MINUTES (CPU, resumed with the same command)"
+)
 STAGE_COMMANDS = {
     "joint_gpu": "scripts/device_train.sh on a lent GPU, see the stage's note and docs/TRAINING.md",
-    "joint_long2": "flavc train src/flavc_codec/train/configs/joint_long2.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "joint_long3": "flavc train src/flavc_codec/train/configs/joint_long3.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "joint_long4": "flavc train src/flavc_codec/train/configs/joint_long4.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "intra_long": "flavc train src/flavc_codec/train/configs/intra_long.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "joint_long5": "flavc train src/flavc_codec/train/configs/joint_long5.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "intra_long2": "flavc train src/flavc_codec/train/configs/intra_long2.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "joint_long6": "flavc train src/flavc_codec/train/configs/joint_long6.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "light_intra2": "flavc train src/flavc_codec/train/configs/light_intra2.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "light_long2": "flavc train src/flavc_codec/train/configs/light_long2.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "joint_long7": "flavc train src/flavc_codec/train/configs/joint_long7.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "light_long3": "flavc train src/flavc_codec/train/configs/light_long3.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "intra_long3": "flavc train src/flavc_codec/train/configs/intra_long3.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "joint_long8": "flavc train src/flavc_codec/train/configs/joint_long8.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "joint_long9": "flavc train src/flavc_codec/train/configs/joint_long9.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "intra_long4": "flavc train src/flavc_codec/train/configs/intra_long4.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "joint_long11": "flavc train src/flavc_codec/train/configs/joint_long11.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "joint_long12": "flavc train src/flavc_codec/train/configs/joint_long12.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
-    "light_long4": "flavc train src/flavc_codec/train/configs/light_long4.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)",
+    **{st: _CPU_COMMAND.format(st) for st in STAGES[STAGES.index("joint_gpu") + 1 :]},
 }
 _BUILD = "python -m flavc_codec.train.data build --root ../shared/data/train"
 # every cache a stage config reads, with the command that builds it

@@ -328,7 +328,7 @@ def test_select_by_motion_keeps_the_fastest(tmp_path):
     for i in range(n):
         for t in range(3):
             data[i, t] = np.roll(base, int(shift[i]) * t, axis=1)
-    # static but detailed: the texture score must not be what picks the motion set
+    # every sequence holds the same picture (one texture score), so only motion can rank them
     src = tmp_path / "c.npy"
     np.save(src, data)
     out = tmp_path / "fast.npy"
