@@ -185,9 +185,13 @@ def main(variant: str, runs: str = "runs") -> None:
         "data": "../shared/data/train only (videos + synthetic motion over still images); "
         "never ../shared/data/eval",
         "hardware": {
-            # each stage's CPU; stages recorded before stages named theirs ran on the CPU
-            # the previous recipe named
-            "cpu": "; ".join(dict.fromkeys(c for s in stages if (c := s.get("cpu", old_cpu))))
+            # each stage's CPU; stages recorded before stages named theirs ran on the CPUs
+            # the previous recipe named (a joined list: split, or every rerun repeats it)
+            "cpu": "; ".join(
+                dict.fromkeys(
+                    one for s in stages if (c := s.get("cpu", old_cpu)) for one in c.split("; ")
+                )
+            )
             or None,
             "cores": os.cpu_count(),
             "gpu": "; ".join(

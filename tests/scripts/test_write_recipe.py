@@ -56,6 +56,10 @@ def test_new_stage_is_appended_to_the_recorded_ones(tmp_path, monkeypatch):
     mod = _load()
     assert new["cpu"] == mod.cpu_name()
     assert rec["hardware"]["cpu"] == "; ".join(dict.fromkeys(["Old CPU", mod.cpu_name()]))
+    # a rerun on the same run folders writes the same CPU list (it used to grow each time)
+    mod.main("flavc", str(tmp_path / "runs"))
+    again = json.loads((out / "flavc.json").read_text())
+    assert again["hardware"]["cpu"] == rec["hardware"]["cpu"]
 
 
 def test_every_training_cache_a_config_reads_has_its_build_command():
