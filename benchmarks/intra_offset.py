@@ -1,0 +1,151 @@
+#!/usr/bin/env python
+"""Would coding I-frames at a higher quality than P-frames (quality q + k for I, q for P)
+save rate? Hybrid codecs do this (x264's ipratio); a better reference could pay for
+itself over the P-frames that follow. The stream format already allows it (each frame
+carries its quality), so this measures it before any encoder option is added.
+
+For each clip: low delay P, intra period 32 (``--intra-period``), qualities
+``--qualities``, each I-frame offset of ``--offsets``; BD-rate (cubic, PSNR-YUV) of each
+offset's curve against offset 0's. Rate = the frames' payload bytes + 7 bytes per frame
+(a 2.0 index entry with one section) + 132 bytes per file; PSNR-YUV = mean of per-frame
+PSNR. I-frame refinement off (``refine_intra=0``), the drift guard on
+(``--drift-guard``); with an offset the guard compares P-frames with the first P-frame
+after the I-frame, not with the (boosted) I-frame, and the I-frames it inserts are coded
+at the base quality.
+Default clips: training sources (never the eval clips). Writes
+``benchmarks/results/intra_offset.json``.
+
+    python benchmarks/intra_offset.py [CLIP ...] [--offsets 0,4,8,14] [--frames 96]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "src"))
+
+TRAIN = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "train", "video"))
+DEFAULT_CLIPS = [
+    "container_qcif_1700f_h264conf_LS_SVA_D.264",
+    "mobile_calendar_300x168_50f_h264conf_CVFC1.264",
+    "nasa_13013_320x180_325f_torchcodec.mp4",
+    "davis_tennis_432x240_70f_rgb_ffv1.mkv",
+]
+
+
+def _ints(s: str) -> list[int]:
+    return [int(v) for v in s.split(",") if v]
+
+
+def curve(
+    frames,
+    model: str,
+    offset: int,
+    qualities: list[int],
+    intra_period: int = 32,
+    guard: float = 3.0,
+) -> list[dict]:
+    from flavc_codec.codec import Encoder
+    from flavc_codec.yuv import psnr_yuv
+
+    class OffsetEncoder(Encoder):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.base, self._p1 = self.quality, None
+
+        def encode(self, frame):
+            intra = self.is_intra(self.index) or self._ref is None
+            self.quality = min(63, self.base + offset) if intra else self.base
+            if not intra and offset and self._p1 is not None:
+                self._i_psnr = self._p1  # guard against the first P-frame's level
+            chunk, rec, bits = super().encode(frame)
+            if chunk.frame_type == 0:
+                self.i_qualities.add(chunk.quality)
+                self._p1 = None
+            elif self._p1 is None and self.last_psnr is not None:  # None: guard off
+                self._p1 = self.last_psnr[3]
+            return chunk, rec, bits
+
+    npix = frames[0].y.size * len(frames)
+    points = []
+    for q in qualities:
+        enc = OffsetEncoder(model, q, intra_period, "cpu", refine_intra=0, drift_guard=guard)
+        enc.i_qualities = set()
+        nbytes, psnr = 132, []
+        for f in frames:
+            chunk, rec, _ = enc.encode(f)
+            nbytes += sum(len(s) for s in chunk.sections) + 7
+            psnr.append(psnr_yuv(f, rec)[3])
+        points.append(
+            {
+                "quality": q,
+                "bpp": nbytes * 8 / npix,
+                "psnr_yuv": sum(psnr) / len(psnr),
+                "guard_intra": enc.guard_intra,
+                "i_qualities": sorted(enc.i_qualities),  # qualities the I-frames were coded at
+            }
+        )
+    return points
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("clips", nargs="*")
+    ap.add_argument("--model", default="flavc")
+    ap.add_argument("--offsets", type=_ints, default=[0, 4, 8, 14])
+    ap.add_argument("--qualities", type=_ints, default=[0, 13, 25, 38, 50, 63])
+    ap.add_argument("--frames", type=int, default=96)
+    ap.add_argument("--intra-period", type=int, default=32)
+    ap.add_argument("--drift-guard", type=float, default=None, help="dB; default the encoder's")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "intra_offset.json"))
+    a = ap.parse_args(argv)
+    import torch
+
+    from flavc_codec.bench.bdrate import bd_rate
+    from flavc_codec.codec import DRIFT_GUARD_DB
+    from flavc_codec.io.reader import read_frames
+
+    torch.set_num_threads(a.threads)
+    clips = a.clips or [os.path.join(TRAIN, c) for c in DEFAULT_CLIPS]
+    if 0 not in a.offsets:
+        a.offsets = [0, *a.offsets]
+    out = {
+        "model": a.model,
+        "frames": a.frames,
+        "intra_period": a.intra_period,
+        "offsets": a.offsets,
+        "clips": {},
+    }
+    for clip in clips:
+        _, frames = read_frames(clip, a.frames)
+        guard = DRIFT_GUARD_DB if a.drift_guard is None else a.drift_guard
+        curves = {
+            k: curve(frames, a.model, k, a.qualities, a.intra_period, guard) for k in a.offsets
+        }
+        base = curves[0]
+        bd = {}
+        for k in a.offsets[1:]:
+            c = curves[k]
+            bd[k] = bd_rate(
+                [p["bpp"] for p in base],
+                [p["psnr_yuv"] for p in base],
+                [p["bpp"] for p in c],
+                [p["psnr_yuv"] for p in c],
+            )
+        name = os.path.basename(clip)
+        out["clips"][name] = {"frames": len(frames), "curves": curves, "bd_rate_vs_0": bd}
+        print(name, {k: None if v is None else round(v, 2) for k, v in bd.items()}, flush=True)
+    os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump(out, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
