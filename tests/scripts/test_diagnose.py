@@ -5,14 +5,10 @@ transform measurement is an independent PSNR of the intra transforms."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from clips import synthetic_frames, write_clip
-
-REPO = Path(__file__).resolve().parents[2]
+from scripthelp import run_script
 
 pytest.importorskip("av")
 
@@ -20,12 +16,10 @@ pytest.importorskip("av")
 def test_diagnose_reports_rates_psnrs_and_unquantized(tmp_path):
     clip = write_clip(tmp_path / "c.y4m", synthetic_frames(65, 33, n=4, seed=3))
     out = tmp_path / "diag"
-    r = subprocess.run(
-        [sys.executable, "benchmarks/diagnose.py", str(clip), "--model", "flavc-light",
-         "--frames", "4", "--qualities", "0,63", "--threads", "1", "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+    run_script(
+        "benchmarks/diagnose.py", str(clip), "--model", "flavc-light",
+        "--frames", "4", "--qualities", "0,63", "--threads", "1", "--out", str(out),
     )  # fmt: skip
-    assert r.returncode == 0, r.stdout + r.stderr
     res = json.loads(out.with_suffix(".json").read_text())
     (c,) = res["clips"]
     assert c["size"] == [65, 33] and c["frames"] == 4

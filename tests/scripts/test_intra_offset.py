@@ -5,14 +5,10 @@ encoder, and each offset's curve gets a BD-rate against offset 0's."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from clips import synthetic_frames, write_clip
-
-REPO = Path(__file__).resolve().parents[2]
+from scripthelp import run_script
 
 pytest.importorskip("av")
 
@@ -20,13 +16,11 @@ pytest.importorskip("av")
 def test_intra_offset_codes_i_frames_at_the_offset(tmp_path):
     clip = write_clip(tmp_path / "c.y4m", synthetic_frames(65, 33, n=4, seed=5))
     out = tmp_path / "off.json"
-    r = subprocess.run(
-        [sys.executable, "benchmarks/intra_offset.py", str(clip), "--model", "flavc-light",
-         "--offsets", "6", "--qualities", "0,20,40,60", "--frames", "4",
-         "--intra-period", "2", "--drift-guard", "0", "--threads", "1", "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+    run_script(
+        "benchmarks/intra_offset.py", str(clip), "--model", "flavc-light",
+        "--offsets", "6", "--qualities", "0,20,40,60", "--frames", "4",
+        "--intra-period", "2", "--drift-guard", "0", "--threads", "1", "--out", str(out),
     )  # fmt: skip
-    assert r.returncode == 0, r.stdout + r.stderr
     res = json.loads(out.read_text())
     assert res["offsets"] == [0, 6]  # offset 0 is always the reference
     (c,) = res["clips"].values()
