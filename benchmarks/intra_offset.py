@@ -6,12 +6,11 @@ carries its quality), so this measures it before any encoder option is added.
 
 For each clip: low delay P, intra period 32 (``--intra-period``), qualities
 ``--qualities``, each I-frame offset of ``--offsets``; BD-rate (cubic, PSNR-YUV) of each
-offset's curve against offset 0's. Rate = the frames' payload bytes + 7 bytes per frame
-(a 2.0 index entry with one section) + 132 bytes per file; PSNR-YUV = mean of per-frame
-PSNR. I-frame refinement off (``refine_intra=0``), the drift guard on
-(``--drift-guard``); with an offset the guard compares P-frames with the first P-frame
-after the I-frame, not with the (boosted) I-frame, and the I-frames it inserts are coded
-at the base quality.
+offset's curve against offset 0's. Rate = the size of the stream ``StreamWriter`` writes
+(container included, as in the eval); PSNR-YUV = mean of per-frame PSNR. I-frame
+refinement off (``refine_intra=0``), the drift guard on (``--drift-guard``); with an
+offset the guard compares P-frames with the first P-frame after the I-frame, not with
+the (boosted) I-frame, and the I-frames it inserts are coded at the base quality.
 Default clips: training sources (never the eval clips). Writes
 ``benchmarks/results/intra_offset.json``.
 
@@ -24,6 +23,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -43,13 +43,15 @@ def _ints(s: str) -> list[int]:
 
 
 def curve(
+    info,
     frames,
     model: str,
     offset: int,
     qualities: list[int],
-    intra_period: int = 32,
-    guard: float = 3.0,
+    intra_period: int,
+    guard: float,
 ) -> list[dict]:
+    from flavc_codec.bitstream import StreamWriter
     from flavc_codec.codec import Encoder
     from flavc_codec.yuv import psnr_yuv
 
@@ -57,6 +59,7 @@ def curve(
         def __init__(self, *a, **k):
             super().__init__(*a, **k)
             self.base, self._p1 = self.quality, None
+            self.i_qualities: set[int] = set()  # qualities the I-frames were coded at
 
         def encode(self, frame):
             intra = self.is_intra(self.index) or self._ref is None
@@ -75,19 +78,22 @@ def curve(
     points = []
     for q in qualities:
         enc = OffsetEncoder(model, q, intra_period, "cpu", refine_intra=0, drift_guard=guard)
-        enc.i_qualities = set()
-        nbytes, psnr = 132, []
-        for f in frames:
-            chunk, rec, _ = enc.encode(f)
-            nbytes += sum(len(s) for s in chunk.sections) + 7
-            psnr.append(psnr_yuv(f, rec)[3])
+        psnr = []
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "s.flavc")
+            with StreamWriter(path, enc.header(info)) as w:
+                for f in frames:
+                    chunk, rec, _ = enc.encode(f)
+                    w.write_frame(chunk)
+                    psnr.append(psnr_yuv(f, rec)[3])
+            nbytes = os.path.getsize(path)
         points.append(
             {
                 "quality": q,
                 "bpp": nbytes * 8 / npix,
                 "psnr_yuv": sum(psnr) / len(psnr),
                 "guard_intra": enc.guard_intra,
-                "i_qualities": sorted(enc.i_qualities),  # qualities the I-frames were coded at
+                "i_qualities": sorted(enc.i_qualities),
             }
         )
     return points
@@ -115,6 +121,7 @@ def main(argv=None) -> int:
     clips = a.clips or [os.path.join(TRAIN, c) for c in DEFAULT_CLIPS]
     if 0 not in a.offsets:
         a.offsets = [0, *a.offsets]
+    guard = DRIFT_GUARD_DB if a.drift_guard is None else a.drift_guard
     out = {
         "model": a.model,
         "frames": a.frames,
@@ -123,10 +130,10 @@ def main(argv=None) -> int:
         "clips": {},
     }
     for clip in clips:
-        _, frames = read_frames(clip, a.frames)
-        guard = DRIFT_GUARD_DB if a.drift_guard is None else a.drift_guard
+        info, frames = read_frames(clip, a.frames)
         curves = {
-            k: curve(frames, a.model, k, a.qualities, a.intra_period, guard) for k in a.offsets
+            k: curve(info, frames, a.model, k, a.qualities, a.intra_period, guard)
+            for k in a.offsets
         }
         base = curves[0]
         bd = {}
