@@ -1,20 +1,25 @@
 #!/usr/bin/env python
-"""Would coding I-frames at a higher quality than P-frames (quality q + k for I, q for P)
-save rate? Hybrid codecs do this (x264's ipratio); a better reference could pay for
-itself over the P-frames that follow. The stream format already allows it (each frame
-carries its quality), so this measures it before any encoder option is added.
+"""Would coding some frames at a higher quality than the rest save rate? Hybrid codecs
+do this (x264's ipratio; the hierarchical quality of learned low-delay codecs such as
+DCVC-DC); a better reference could pay for itself over the P-frames that follow. The
+stream format already allows it (each frame carries its quality), so this measures it
+before any encoder option is added. Boosted frames (quality q + k, clamped to 63):
+the I-frames by default; with ``--key-period N`` instead every N-th P-frame of a GOP
+(GOP positions N, 2N, ...; I-frames and the other P-frames stay at q).
 
 For each clip: low delay P, intra period 32 (``--intra-period``), qualities
-``--qualities``, each I-frame offset of ``--offsets``; BD-rate (cubic, PSNR-YUV) of each
+``--qualities``, each offset of ``--offsets``; BD-rate (cubic, PSNR-YUV) of each
 offset's curve against offset 0's. Rate = the size of the stream ``StreamWriter`` writes
 (container included, as in the eval); PSNR-YUV = mean of per-frame PSNR. I-frame
 refinement off (``refine_intra=0``), the drift guard on (``--drift-guard``); with an
-offset the guard compares P-frames with the first P-frame after the I-frame, not with
-the (boosted) I-frame, and the I-frames it inserts are coded at the base quality.
-Default clips: training sources (never the eval clips). Writes
-``benchmarks/results/intra_offset.json``.
+I-frame offset the guard compares P-frames with the first P-frame after the I-frame, not
+with the (boosted) I-frame, and the I-frames it inserts are coded at the base quality
+(GOP positions count from them too). Default clips: training sources (never the eval
+clips). Writes ``benchmarks/results/intra_offset.json`` (``key_offset_p<N>.json`` with
+``--key-period N``).
 
     python benchmarks/intra_offset.py [CLIP ...] [--offsets 0,4,8,14] [--frames 96]
+    python benchmarks/intra_offset.py --key-period 4 --offsets 0,4,8
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ def curve(
     qualities: list[int],
     intra_period: int,
     guard: float,
+    key_period: int = 0,
 ) -> list[dict]:
     from flavc_codec.bitstream import StreamWriter
     from flavc_codec.codec import Encoder
@@ -58,20 +64,28 @@ def curve(
     class OffsetEncoder(Encoder):
         def __init__(self, *a, **k):
             super().__init__(*a, **k)
-            self.base, self._p1 = self.quality, None
+            self.base, self._p1, self.pos = self.quality, None, 0
             self.i_qualities: set[int] = set()  # qualities the I-frames were coded at
+            self.p_qualities: set[int] = set()
 
         def encode(self, frame):
             intra = self.is_intra(self.index) or self._ref is None
-            self.quality = min(63, self.base + offset) if intra else self.base
-            if not intra and offset and self._p1 is not None:
-                self._i_psnr = self._p1  # guard against the first P-frame's level
+            if key_period:
+                boost = not intra and self.pos % key_period == 0
+            else:
+                boost = intra
+                if not intra and offset and self._p1 is not None:
+                    self._i_psnr = self._p1  # guard against the first P-frame's level
+            self.quality = min(63, self.base + offset) if boost else self.base
             chunk, rec, bits = super().encode(frame)
             if chunk.frame_type == 0:
                 self.i_qualities.add(chunk.quality)
-                self._p1 = None
-            elif self._p1 is None and self.last_psnr is not None:  # None: guard off
-                self._p1 = self.last_psnr[3]
+                self._p1, self.pos = None, 1
+            else:
+                self.p_qualities.add(chunk.quality)
+                self.pos += 1
+                if self._p1 is None and self.last_psnr is not None:  # None: guard off
+                    self._p1 = self.last_psnr[3]
             return chunk, rec, bits
 
     npix = frames[0].y.size * len(frames)
@@ -94,6 +108,7 @@ def curve(
                 "psnr_yuv": sum(psnr) / len(psnr),
                 "guard_intra": enc.guard_intra,
                 "i_qualities": sorted(enc.i_qualities),
+                "p_qualities": sorted(enc.p_qualities),
             }
         )
     return points
@@ -108,9 +123,17 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=96)
     ap.add_argument("--intra-period", type=int, default=32)
     ap.add_argument("--drift-guard", type=float, default=None, help="dB; default the encoder's")
+    ap.add_argument(
+        "--key-period", type=int, default=0, help="boost every N-th P-frame, not the I-frames"
+    )
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "intra_offset.json"))
+    ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
+    if a.key_period < 0:
+        ap.error("--key-period must be >= 0")
+    if a.out is None:
+        name = f"key_offset_p{a.key_period}.json" if a.key_period else "intra_offset.json"
+        a.out = os.path.join(HERE, "results", name)
     import torch
 
     from flavc_codec.bench.bdrate import bd_rate
@@ -126,13 +149,14 @@ def main(argv=None) -> int:
         "model": a.model,
         "frames": a.frames,
         "intra_period": a.intra_period,
+        "key_period": a.key_period,
         "offsets": a.offsets,
         "clips": {},
     }
     for clip in clips:
         info, frames = read_frames(clip, a.frames)
         curves = {
-            k: curve(info, frames, a.model, k, a.qualities, a.intra_period, guard)
+            k: curve(info, frames, a.model, k, a.qualities, a.intra_period, guard, a.key_period)
             for k in a.offsets
         }
         base = curves[0]

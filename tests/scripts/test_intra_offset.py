@@ -1,6 +1,7 @@
-"""benchmarks/intra_offset.py on a generated odd-size clip: I-frames are coded at the
-offset quality (clamped to 63), P-frames at the base quality, offset 0 is the plain
-encoder, and each offset's curve gets a BD-rate against offset 0's."""
+"""benchmarks/intra_offset.py on generated odd-size clips: I-frames (or, with
+``--key-period``, every N-th P-frame) are coded at the offset quality (clamped to 63),
+the other frames at the base quality, offset 0 is the plain encoder, and each offset's
+curve gets a BD-rate against offset 0's."""
 
 from __future__ import annotations
 
@@ -30,3 +31,23 @@ def test_intra_offset_codes_i_frames_at_the_offset(tmp_path):
     # a better I-frame at every quality costs bits; the BD-rate is a finite number
     assert all(o["bpp"] > b["bpp"] for o, b in zip(off, base))
     assert isinstance(c["bd_rate_vs_0"]["6"], float)
+
+
+def test_key_period_boosts_every_nth_p_frame_only(tmp_path):
+    clip = write_clip(tmp_path / "c.y4m", synthetic_frames(33, 17, n=5, seed=6))
+    out = tmp_path / "key.json"
+    run_script(
+        "benchmarks/intra_offset.py", str(clip), "--model", "flavc-light",
+        "--offsets", "5", "--qualities", "10,30,50,60", "--frames", "5",
+        "--intra-period", "32", "--key-period", "2", "--drift-guard", "0",
+        "--threads", "1", "--out", str(out),
+    )  # fmt: skip
+    res = json.loads(out.read_text())
+    assert res["key_period"] == 2
+    (c,) = res["clips"].values()
+    base, off = c["curves"]["0"], c["curves"]["5"]
+    # I-frames stay at the base quality; GOP positions 2 and 4 are boosted, 1 and 3 not
+    assert [p["i_qualities"] for p in off] == [[10], [30], [50], [60]]
+    assert [p["p_qualities"] for p in base] == [[10], [30], [50], [60]]
+    assert [p["p_qualities"] for p in off] == [[10, 15], [30, 35], [50, 55], [60, 63]]
+    assert all(o["bpp"] > b["bpp"] for o, b in zip(off, base))
