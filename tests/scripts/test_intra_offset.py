@@ -14,15 +14,21 @@ from scripthelp import run_script
 pytest.importorskip("av")
 
 
-def test_intra_offset_codes_i_frames_at_the_offset(tmp_path):
-    clip = write_clip(tmp_path / "c.y4m", synthetic_frames(65, 33, n=4, seed=5))
+def _run(tmp_path, w: int, h: int, n: int, *args: str) -> dict:
+    """Run the script on an n-frame w x h clip with the light model, guard off; its JSON."""
+    clip = write_clip(tmp_path / "c.y4m", synthetic_frames(w, h, n=n, seed=w + h))
     out = tmp_path / "off.json"
     run_script(
         "benchmarks/intra_offset.py", str(clip), "--model", "flavc-light",
-        "--offsets", "6", "--qualities", "0,20,40,60", "--frames", "4",
-        "--intra-period", "2", "--drift-guard", "0", "--threads", "1", "--out", str(out),
+        "--frames", str(n), "--drift-guard", "0", "--threads", "1", "--out", str(out), *args,
     )  # fmt: skip
-    res = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_intra_offset_codes_i_frames_at_the_offset(tmp_path):
+    res = _run(
+        tmp_path, 65, 33, 4, "--offsets", "6", "--qualities", "0,20,40,60", "--intra-period", "2"
+    )
     assert res["offsets"] == [0, 6]  # offset 0 is always the reference
     (c,) = res["clips"].values()
     base, off = c["curves"]["0"], c["curves"]["6"]
@@ -34,15 +40,10 @@ def test_intra_offset_codes_i_frames_at_the_offset(tmp_path):
 
 
 def test_key_period_boosts_every_nth_p_frame_only(tmp_path):
-    clip = write_clip(tmp_path / "c.y4m", synthetic_frames(33, 17, n=5, seed=6))
-    out = tmp_path / "key.json"
-    run_script(
-        "benchmarks/intra_offset.py", str(clip), "--model", "flavc-light",
-        "--offsets", "5", "--qualities", "10,30,50,60", "--frames", "5",
-        "--intra-period", "32", "--key-period", "2", "--drift-guard", "0",
-        "--threads", "1", "--out", str(out),
+    res = _run(
+        tmp_path, 33, 17, 5, "--offsets", "5", "--qualities", "10,30,50,60",
+        "--intra-period", "32", "--key-period", "2",
     )  # fmt: skip
-    res = json.loads(out.read_text())
     assert res["key_period"] == 2
     (c,) = res["clips"].values()
     base, off = c["curves"]["0"], c["curves"]["5"]
