@@ -9,9 +9,9 @@ the I-frames by default; with ``--key-period N`` instead every N-th P-frame of a
 
 For each clip: low delay P, intra period 32 (``--intra-period``), qualities
 ``--qualities``, each offset of ``--offsets``; BD-rate (cubic, PSNR-YUV) of each
-offset's curve against offset 0's. Rate = the size of the stream ``StreamWriter`` writes
-(container included, as in the eval); PSNR-YUV = mean of per-frame PSNR. I-frame
-refinement off (``refine_intra=0``), the drift guard on (``--drift-guard``); with an
+offset's curve against offset 0's. Rate = the size of the stream that ``encode_file``'s
+loop writes (container included, as in the eval); PSNR-YUV = mean of per-frame PSNR.
+I-frame refinement off (``refine_intra=0``), the drift guard on (``--drift-guard``); with an
 I-frame offset the guard compares P-frames with the first P-frame after the I-frame, not
 with the (boosted) I-frame, and the I-frames it inserts are coded at the base quality
 (GOP positions count from them too). Default clips: training sources (never the eval
@@ -48,8 +48,8 @@ def _ints(s: str) -> list[int]:
 
 
 def curve(
-    info,
-    frames,
+    clip: str,
+    frames: int,
     model: str,
     offset: int,
     qualities: list[int],
@@ -57,9 +57,9 @@ def curve(
     guard: float,
     key_period: int = 0,
 ) -> list[dict]:
-    from flavc_codec.bitstream import StreamWriter
-    from flavc_codec.codec import Encoder
-    from flavc_codec.yuv import psnr_yuv
+    from flavc_codec.bitstream import FRAME_I
+    from flavc_codec.codec import Encoder, _encode_file
+    from flavc_codec.models.codecs import NUM_QUALITIES
 
     class OffsetEncoder(Encoder):
         def __init__(self, *a, **k):
@@ -76,9 +76,9 @@ def curve(
                 boost = intra
                 if not intra and offset and self._p1 is not None:
                     self._i_psnr = self._p1  # guard against the first P-frame's level
-            self.quality = min(63, self.base + offset) if boost else self.base
+            self.quality = min(NUM_QUALITIES - 1, self.base + offset) if boost else self.base
             chunk, rec, bits = super().encode(frame)
-            if chunk.frame_type == 0:
+            if chunk.frame_type == FRAME_I:
                 self.i_qualities.add(chunk.quality)
                 self._p1, self.pos = None, 1
             else:
@@ -88,25 +88,20 @@ def curve(
                     self._p1 = self.last_psnr[3]
             return chunk, rec, bits
 
-    npix = frames[0].y.size * len(frames)
     points = []
     for q in qualities:
         enc = OffsetEncoder(model, q, intra_period, "cpu", refine_intra=0, drift_guard=guard)
-        psnr = []
         with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "s.flavc")
-            with StreamWriter(path, enc.header(info)) as w:
-                for f in frames:
-                    chunk, rec, _ = enc.encode(f)
-                    w.write_frame(chunk)
-                    psnr.append(psnr_yuv(f, rec)[3])
-            nbytes = os.path.getsize(path)
+            # encode_file's own loop (stream written by StreamWriter, per-frame PSNR-YUV),
+            # with this encoder in place of the one encode_file would build
+            st = _encode_file(enc, clip, os.path.join(tmp, "s.flavc"), frames, False, None)
         points.append(
             {
                 "quality": q,
-                "bpp": nbytes * 8 / npix,
-                "psnr_yuv": sum(psnr) / len(psnr),
-                "guard_intra": enc.guard_intra,
+                "frames": st.frames,
+                "bpp": st.bpp,
+                "psnr_yuv": st.psnr_yuv,
+                "guard_intra": st.guard_intra,
                 "i_qualities": sorted(enc.i_qualities),
                 "p_qualities": sorted(enc.p_qualities),
             }
@@ -138,7 +133,6 @@ def main(argv=None) -> int:
 
     from flavc_codec.bench.bdrate import bd_rate
     from flavc_codec.codec import DRIFT_GUARD_DB
-    from flavc_codec.io.reader import read_frames
 
     torch.set_num_threads(a.threads)
     clips = a.clips or [os.path.join(TRAIN, c) for c in DEFAULT_CLIPS]
@@ -154,9 +148,8 @@ def main(argv=None) -> int:
         "clips": {},
     }
     for clip in clips:
-        info, frames = read_frames(clip, a.frames)
         curves = {
-            k: curve(info, frames, a.model, k, a.qualities, a.intra_period, guard, a.key_period)
+            k: curve(clip, a.frames, a.model, k, a.qualities, a.intra_period, guard, a.key_period)
             for k in a.offsets
         }
         base = curves[0]
@@ -170,7 +163,7 @@ def main(argv=None) -> int:
                 [p["psnr_yuv"] for p in c],
             )
         name = os.path.basename(clip)
-        out["clips"][name] = {"frames": len(frames), "curves": curves, "bd_rate_vs_0": bd}
+        out["clips"][name] = {"frames": base[0]["frames"], "curves": curves, "bd_rate_vs_0": bd}
         print(name, {k: None if v is None else round(v, 2) for k, v in bd.items()}, flush=True)
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     with open(a.out, "w") as f:
