@@ -58,7 +58,7 @@ def curve(
     key_period: int = 0,
 ) -> list[dict]:
     from flavc_codec.bitstream import FRAME_I
-    from flavc_codec.codec import Encoder, _encode_file
+    from flavc_codec.codec import Encoder, encode_with
     from flavc_codec.models.codecs import NUM_QUALITIES
 
     class OffsetEncoder(Encoder):
@@ -94,7 +94,7 @@ def curve(
         with tempfile.TemporaryDirectory() as tmp:
             # encode_file's own loop (stream written by StreamWriter, per-frame PSNR-YUV),
             # with this encoder in place of the one encode_file would build
-            st = _encode_file(enc, clip, os.path.join(tmp, "s.flavc"), frames, False, None)
+            st = encode_with(enc, clip, os.path.join(tmp, "s.flavc"), frames, progress=False)
         points.append(
             {
                 "quality": q,

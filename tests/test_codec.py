@@ -18,6 +18,7 @@ from flavc_codec.codec import (
     Encoder,
     decode_file,
     encode_file,
+    encode_with,
     resolve_device,
 )
 from flavc_codec.errors import FlavcError
@@ -82,6 +83,40 @@ def test_roundtrip_odd_sizes(make_clip, tmp_path, model_weights, w, h, ext, pix_
         assert r.header.model_id == (2 if model == "flavc-light" else 1)
         assert (r.header.width, r.header.height) == (w, h)
     assert not Path(str(stream) + ".part").exists()
+
+
+def test_encode_with_a_custom_encoder(make_clip, tmp_path, light_weights):
+    """encode_with runs encode_file's loop with a caller's Encoder: here one that picks each
+    frame's quality itself; every frame carries its own quality, the decoder reproduces the
+    encoder's reconstruction, and a failed encode removes the partial reconstruction."""
+
+    class Alternating(Encoder):
+        def encode(self, frame):
+            self.quality = 10 if self.index % 2 else 40
+            return super().encode(frame)
+
+    src = make_clip(33, 17, n=4)
+    stream, recon, out = tmp_path / "s.flv", tmp_path / "r.y4m", tmp_path / "o.y4m"
+    enc = Alternating("flavc-light", 40, 32, "cpu", light_weights, drift_guard=0)
+    st = encode_with(enc, str(src), str(stream), progress=False, recon=str(recon))
+    assert st.frames == 4
+    with StreamReader(stream) as r:
+        assert [r.read_frame(i).quality for i in range(len(r))] == [40, 10, 40, 10]
+    _decode(stream, out, light_weights)
+    assert out.read_bytes() == recon.read_bytes()
+
+    class Failing(Encoder):
+        def encode(self, frame):
+            if self.index == 2:
+                raise RuntimeError("stop")
+            return super().encode(frame)
+
+    enc = Failing("flavc-light", 40, 32, "cpu", light_weights)
+    with pytest.raises(RuntimeError):
+        encode_with(
+            enc, str(src), str(tmp_path / "f.flv"), progress=False, recon=str(tmp_path / "f.y4m")
+        )
+    assert not (tmp_path / "f.flv").exists() and not (tmp_path / "f.y4m").exists()
 
 
 def test_encoder_decoder_api_in_memory(model_weights):

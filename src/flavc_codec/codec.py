@@ -468,15 +468,28 @@ def encode_file(
         drift_guard=guard,
         refine_intra=refine_intra,
     )
+    return encode_with(enc, src, dst, frames, progress, recon)
+
+
+def encode_with(
+    enc: Encoder,
+    src: str,
+    dst: str,
+    frames: int | None = None,
+    progress: bool = True,
+    recon: str | None = None,
+) -> EncodeStats:
+    """:func:`encode_file` with a ready :class:`Encoder` (or a subclass that, say, picks
+    each frame's quality itself): the same stream writing, statistics and cleanup."""
     try:
-        return _encode_file(enc, src, dst, frames, progress, recon)
+        return _encode_loop(enc, src, dst, frames, progress, recon)
     except BaseException:
         if recon and recon != "-" and os.path.exists(recon):
             os.remove(recon)  # a partial reconstruction must not look complete either
         raise
 
 
-def _encode_file(enc: Encoder, src, dst, frames, progress, recon) -> EncodeStats:
+def _encode_loop(enc: Encoder, src, dst, frames, progress, recon) -> EncodeStats:
     from tqdm import tqdm
 
     from .io.reader import open_video
