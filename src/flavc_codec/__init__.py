@@ -13,11 +13,11 @@ import os
 os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
 __version__ = "0.1.0"
-__all__ = ["Encoder", "Decoder", "encode_file", "decode_file", "__version__"]
+__all__ = ["Encoder", "Decoder", "encode_file", "encode_with", "decode_file", "__version__"]
 
 
 def __getattr__(name: str):
-    if name in ("Encoder", "Decoder", "encode_file", "decode_file"):
+    if name in ("Encoder", "Decoder", "encode_file", "encode_with", "decode_file"):
         from . import codec
 
         return getattr(codec, name)
