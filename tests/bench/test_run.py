@@ -174,6 +174,25 @@ def test_sweep_extends_toward_flavc(tmp_path, tiny_y4m):
     assert [p["qp"] for p in res["inputs"][0]["anchors"]["x264"]] == [30, 35, 40, 45]
 
 
+def test_extension_spans_the_test_curve():
+    """Anchors are extended until they span the test curve's PSNR range, not only until
+    the curves touch (a 0.07 dB overlap made a BD-rate of noise)."""
+    from flavc_codec.bench.run import _needs_extension
+
+    def pts(*pairs):
+        return [{"bpp": r, "psnr_yuv": d, "error": None} for r, d in pairs]
+
+    test = pts((0.13, 27.2), (0.24, 29.7), (0.53, 30.9))
+    assert _needs_extension(pts((0.23, 30.8), (0.32, 33.7), (1.66, 45.0)), test) == 1
+    assert _needs_extension(pts((0.19, 28.6), (0.23, 30.8), (1.66, 45.0)), test) == 1
+    assert _needs_extension(pts((0.12, 26.9), (0.23, 30.8), (1.66, 45.0)), test) == 0
+    assert _needs_extension(pts((0.05, 20.0), (0.2, 29.0)), test) == -1  # stops below the top
+    assert _needs_extension(pts((0.02, 18.0), (0.05, 22.0)), test) == -1  # no overlap
+    assert _needs_extension(pts((1.0, 40.0), (2.0, 45.0)), test) == 1  # no overlap
+    assert _needs_extension(pts((0.1, 26.0), (0.3, 30.0), (0.4, 28.0)), test) == -1
+    assert _needs_extension([], test) == 0
+
+
 def test_bench_cli_with_trained_weights(tmp_path, tiny_y4m):
     """`flavc bench --weights FILE`: the flavc points come from that file (a user's own
     training run), recorded by path and hash; a missing file is one error line."""

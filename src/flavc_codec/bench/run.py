@@ -208,7 +208,13 @@ def compute_bd(anchor_points: Sequence[dict], test_points: Sequence[dict]) -> di
 
 
 def _needs_extension(anchor: Sequence[dict], test: Sequence[dict]) -> int:
-    """-1: anchor must reach higher quality/rate (lower QP); +1: lower (higher QP); 0: ok."""
+    """-1: anchor must reach higher quality/rate (lower QP); +1: lower (higher QP); 0: ok.
+
+    Extends until the anchor spans the test curve's PSNR range (or runs out of QPs), not
+    only until the curves overlap at all: BD figures integrate over the overlap, and an
+    anchor stopping just above the test curve's low end measures it on a sliver (a
+    one-image clip read +22% vs x264 over 2.3 dB of overlap, then +109% over 0.07 dB
+    with weights 0.2 dB better at the top)."""
     a, t = _valid(anchor), _valid(test)
     if not a or not t:
         return 0
@@ -220,6 +226,10 @@ def _needs_extension(anchor: Sequence[dict], test: Sequence[dict]) -> int:
         return -1
     if min(a_d) >= max(t_d) or min(a_r) >= max(t_r):
         return 1
+    if min(a_d) > min(t_d):
+        return 1
+    if max(a_d) < max(t_d):
+        return -1
     return 0
 
 
