@@ -91,6 +91,12 @@ CACHES = tuple(
     # the 1500 of the seed-22 pool with the most motion (light_long5 to light_long14)
     "python -m flavc_codec.train.data select --src cache/pool_T5_128_s22.npy "
     "--out cache/train_fast_T5_128.npy --top 1500 --by motion",
+    # the 1250 most textured of 5000 8-frame crops, and 1500 16-frame crops (read by
+    # joint_long16 and joint_long17, which were not shipped)
+    f"{_BUILD} --out cache/pool_T8_128_s24.npy --T 8 --crop 128 --n 5000 --seed 24 --workers 1",
+    "python -m flavc_codec.train.data select --src cache/pool_T8_128_s24.npy "
+    "--out cache/train_tex_T8_128.npy --top 1250",
+    f"{_BUILD} --out cache/train_T16_128.npy --T 16 --crop 128 --n 1500 --seed 25 --workers 1",
 )
 
 

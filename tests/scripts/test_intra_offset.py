@@ -51,4 +51,8 @@ def test_key_period_boosts_every_nth_p_frame_only(tmp_path):
     assert [p["i_qualities"] for p in off] == [[10], [30], [50], [60]]
     assert [p["p_qualities"] for p in base] == [[10], [30], [50], [60]]
     assert [p["p_qualities"] for p in off] == [[10, 15], [30, 35], [50, 55], [60, 63]]
-    assert all(o["bpp"] > b["bpp"] for o, b in zip(off, base))
+    # every point is coded differently; at 33x17 two boosted P-frames can round to the
+    # same whole 32-bit rANS words (same bytes, another picture), so only the curve as a
+    # whole must cost more bits
+    assert all((o["bpp"], o["psnr_yuv"]) != (b["bpp"], b["psnr_yuv"]) for o, b in zip(off, base))
+    assert sum(o["bpp"] for o in off) > sum(b["bpp"] for b in base)
