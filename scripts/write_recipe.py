@@ -55,6 +55,14 @@ STAGES = (
     "light_long13",
     "light_long14",
     "light_long15",
+    # flavc: two stages from joint_long12 that each traded one validation set for another
+    # (intra_long5 -> joint_long13 -> joint_long14, and joint_long17), then the weighted
+    # average of the three weights (configs/soup1.json), better than joint_long12 on every set
+    "intra_long5",
+    "joint_long13",
+    "joint_long14",
+    "joint_long17",
+    "soup1",
     # joint_long10 (configs/joint_long10.json) is not listed: it was not shipped (its
     # 32-frame validation P-frame loss rose; docs/STATUS.md)
 )
@@ -64,9 +72,19 @@ _CPU_COMMAND = (
     "flavc train src/flavc_codec/train/configs/{}.json "
     "--time-limit MINUTES (CPU, resumed with the same command)"
 )
+# weight averages ("model soups": python -m flavc_codec.train.average), not training stages
+AVERAGES = ("soup1",)
 STAGE_COMMANDS = {
     "joint_gpu": "scripts/device_train.sh on a lent GPU, see the stage's note and docs/TRAINING.md",
-    **{st: _CPU_COMMAND.format(st) for st in STAGES[STAGES.index("joint_gpu") + 1 :]},
+    **{
+        st: _CPU_COMMAND.format(st)
+        for st in STAGES[STAGES.index("joint_gpu") + 1 :]
+        if st not in AVERAGES
+    },
+    **{
+        st: f"python -m flavc_codec.train.average --config src/flavc_codec/train/configs/{st}.json"
+        for st in AVERAGES
+    },
 }
 _BUILD = "python -m flavc_codec.train.data build --root ../shared/data/train"
 # every cache a stage config reads, with the command that builds it
@@ -92,8 +110,8 @@ CACHES = tuple(
     # the 1500 of the seed-22 pool with the most motion (light_long5 to light_long15)
     "python -m flavc_codec.train.data select --src cache/pool_T5_128_s22.npy "
     "--out cache/train_fast_T5_128.npy --top 1500 --by motion",
-    # the 1250 most textured of 5000 8-frame crops, and 1500 16-frame crops (read by
-    # joint_long16 and joint_long17, which were not shipped)
+    # the 1250 most textured of 5000 8-frame crops (joint_long16, not shipped), and 1500
+    # 16-frame crops (joint_long17, one of the three weights soup1 averages)
     f"{_BUILD} --out cache/pool_T8_128_s24.npy --T 8 --crop 128 --n 5000 --seed 24 --workers 1",
     "python -m flavc_codec.train.data select --src cache/pool_T8_128_s24.npy "
     "--out cache/train_tex_T8_128.npy --top 1250",
@@ -159,8 +177,23 @@ def main(variant: str, runs: str = "runs") -> None:
                 stages.append(recorded[st])
             continue
         cfg = json.loads((d / "config.json").read_text())
-        log = [json.loads(x) for x in (d / "log.jsonl").read_text().splitlines() if x.strip()]
         w = d / f"{variant}.safetensors"
+        if "average" in cfg:  # a weight average: its inputs, their hashes and weights
+            wj = json.loads((d / "weights.json").read_text())
+            stages.append(
+                {
+                    "stage": st,
+                    "average": wj["recipe"]["average"],
+                    "device": "cpu",
+                    "cpu": cpu_name(),
+                    "note": (d / "note.txt").read_text().strip()
+                    if (d / "note.txt").exists()
+                    else None,
+                }
+            )
+            final = w if w.exists() else final
+            continue
+        log = [json.loads(x) for x in (d / "log.jsonl").read_text().splitlines() if x.strip()]
         wj = d / "weights.json"
         run = json.loads(wj.read_text())["recipe"] if wj.exists() else {}
         stages.append(

@@ -86,3 +86,31 @@ def test_recipe_lists_only_the_caches_shipped_stages_read():
     ]
     assert not any("pool_T5_128_s22" in c for c in got)
     assert mod.recipe_caches([]) == []
+
+
+def test_an_averaging_stage_is_recorded_with_its_inputs(tmp_path, monkeypatch):
+    """A weight average (``train.average --config``) is a stage of the recipe: its inputs
+    with their hashes and weights, its command, and its weights become the shipped file."""
+    from flavc_codec.train.average import run_config
+
+    runs = tmp_path / "runs" / "flavc"
+    inputs = {}
+    for st, seed in (("joint_long14", 1), ("joint_long17", 2)):
+        inputs[st] = helpers_model.build_weights(runs / st, "flavc", seed=seed)
+    cfg = {"variant": "flavc", "stage": "average", "mix": [3, 1], "out": str(runs / "soup1"),
+           "average": [str(p) for p, _ in inputs.values()]}  # fmt: skip
+    (tmp_path / "soup1.json").write_text(json.dumps(cfg))
+    w = run_config(tmp_path / "soup1.json")
+    out = tmp_path / "src" / "flavc_codec" / "weights"
+    out.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    _load().main("flavc", str(tmp_path / "runs"))
+
+    rec = json.loads((out / "flavc.json").read_text())
+    soup = rec["stages"][-1]
+    assert soup["stage"] == "soup1"
+    assert [(a["hash"], a["mix"]) for a in soup["average"]] == [
+        (h, m) for (_, h), m in zip(inputs.values(), (0.75, 0.25), strict=True)
+    ]
+    assert (out / "flavc.safetensors").read_bytes() == w.read_bytes()
+    assert "train.average --config src/flavc_codec/train/configs/soup1.json" in rec["commands"]

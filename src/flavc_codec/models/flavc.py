@@ -96,6 +96,18 @@ def weights_hash(path: str | Path) -> str:
     return h[:32]
 
 
+def weights_info(path: str | Path) -> dict:
+    """The ``flavc`` metadata of a weights file (variant, model id, recipe)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        return json.loads(meta["flavc"]) if "flavc" in meta else dict(meta)
+    except Exception as exc:
+        raise FlavcError(f"cannot read weights {path}: {exc}") from None
+
+
 def load_weights(path: str | Path, device: str | torch.device = "cpu") -> FLAVC:
     from safetensors import safe_open
 
