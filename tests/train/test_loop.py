@@ -220,3 +220,26 @@ def test_training_writes_validation_scores_and_refuses_val_in_data(tmp_path):
     assert (tmp_path / "run" / "curves.png").stat().st_size > 0
     with pytest.raises(ValueError, match="also training data"):
         train(TrainConfig(data=[str(cache)], val=str(cache), out=str(tmp_path / "r2")))
+
+
+def test_keep_every_exports_loadable_snapshots_along_the_run(tmp_path):
+    """Snapshots are ordinary weights files of the weights at their step: the last one
+    holds the parameters the stage exports, an earlier one other parameters."""
+    from flavc_codec.models.flavc import load_weights
+    from flavc_codec.train.loop import train
+
+    rng = np.random.default_rng(0)
+    cache = tmp_path / "c.npy"
+    np.save(cache, rng.integers(0, 256, (4, 1, 6, 16, 16), dtype=np.uint8))
+    cfg = TrainConfig(variant="flavc-light", stage="intra", data=[str(cache)], batch=1,
+                      steps=4, out=str(tmp_path / "run"), threads=1, keep_every=2,
+                      lambda_max=3200.0)  # fmt: skip
+    final = load_weights(train(cfg, progress=False))
+    snaps = sorted((tmp_path / "run" / "snapshots").iterdir())
+    assert [p.name for p in snaps] == ["step000002.safetensors", "step000004.safetensors"]
+    first, last = (load_weights(p) for p in snaps)
+    assert first.lambda_range == (50.0, 3200.0)
+    names = [k for k, _ in final.named_parameters()]
+    f, a, b = final.state_dict(), first.state_dict(), last.state_dict()
+    assert all(torch.equal(b[k], f[k]) for k in f)  # parameters and tables
+    assert any(not torch.equal(a[k], f[k]) for k in names)

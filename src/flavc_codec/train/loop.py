@@ -56,6 +56,10 @@ class TrainConfig:
     val: str | None = None
     val_every: int = 0
     val_count: int = 32
+    # > 0: every `keep_every` steps also export the weights as snapshots/step<N>.safetensors
+    # (fp16, tables built), so points along the run can be validated and averaged
+    # (train.average) instead of judging only the last weights
+    keep_every: int = 0
 
     @classmethod
     def load(cls, path: str | Path, **overrides) -> TrainConfig:
@@ -423,6 +427,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
                 rec.update(step=step + 1, time=round(time.time() - t0, 1))
                 with val_path.open("a") as f:
                     f.write(json.dumps(rec) + "\n")
+        if cfg.keep_every > 0 and (step + 1) % cfg.keep_every == 0 and rank == 0:
+            _save_snapshot(model, cfg, step + 1, out / "snapshots")
         if ((step + 1) % cfg.ckpt_every == 0 or last) and rank == 0:
             _save_ckpt(model, opt, step + 1, ckpt_path)
         if over:
@@ -491,6 +497,21 @@ def _truncate_log(path: Path, step: int) -> None:
         except (ValueError, KeyError, TypeError):
             continue  # a line cut short by the kill
     path.write_text("".join(k + "\n" for k in keep))
+
+
+def _save_snapshot(model: FLAVC, cfg: TrainConfig, step: int, folder: Path) -> Path:
+    """The weights at ``step`` as an ordinary weights file (a CPU copy: the training model's
+    buffers and mode are left alone). Written to a temporary name, then renamed."""
+    import copy
+
+    folder.mkdir(parents=True, exist_ok=True)
+    snap = copy.deepcopy(model).cpu().eval()
+    snap.update_tables()
+    path = folder / f"step{step:06d}.safetensors"
+    tmp = path.with_suffix(".tmp")
+    save_weights(snap, tmp, {"config": asdict(cfg), "steps": step})
+    os.replace(tmp, path)
+    return path
 
 
 def _save_ckpt(model, opt, step: int, path: Path) -> None:
