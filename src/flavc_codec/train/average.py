@@ -1,4 +1,5 @@
-"""``python -m flavc_codec.train.average --out SOUP.safetensors A.safetensors B.safetensors``:
+"""``python -m flavc_codec.train.average --out SOUP.safetensors A.safetensors B.safetensors``
+(or ``--config configs/soup1.json`` for a recorded stage):
 average the parameters of weights of one variant fine-tuned from a common ancestor (a
 "model soup"), then rebuild the integer tables from the averaged floats.
 
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         first = (weights_info(a.weights[0]).get("recipe") or {}).get("config") or {}
         recipe = _recipe(a.weights, mix, first)
         h = save_weights(model, Path(a.out), recipe)
-    except (FlavcError, ValueError) as exc:
+    except (FlavcError, ValueError, OSError) as exc:
         print(f"error: {exc}")
         return 1
     print(json.dumps({"out": a.out, "hash": h, "average": recipe["average"]}))
