@@ -180,6 +180,10 @@ def main(variant: str, runs: str = "runs") -> None:
             continue
         cfg = json.loads((d / "config.json").read_text())
         w = d / f"{variant}.safetensors"
+        if w.exists():
+            final = w
+        # what the config cannot say (a restart with another setting, ...)
+        note = (d / "note.txt").read_text().strip() if (d / "note.txt").exists() else None
         if "average" in cfg:  # a weight average: its inputs, their hashes and weights
             wj = json.loads((d / "weights.json").read_text())
             stages.append(
@@ -188,12 +192,9 @@ def main(variant: str, runs: str = "runs") -> None:
                     "average": wj["recipe"]["average"],
                     "device": "cpu",
                     "cpu": cpu_name(),
-                    "note": (d / "note.txt").read_text().strip()
-                    if (d / "note.txt").exists()
-                    else None,
+                    "note": note,
                 }
             )
-            final = w if w.exists() else final
             continue
         log = [json.loads(x) for x in (d / "log.jsonl").read_text().splitlines() if x.strip()]
         wj = d / "weights.json"
@@ -221,12 +222,9 @@ def main(variant: str, runs: str = "runs") -> None:
                 "lambda": [cfg["lambda_min"], cfg["lambda_max"]],
                 "seconds_logged": _seconds(log),
                 "last_log": log[-1] if log else None,
-                # what the config cannot say (a restart with another setting, ...)
-                "note": (d / "note.txt").read_text().strip() if (d / "note.txt").exists() else None,
+                "note": note,
             }
         )
-        if w.exists():
-            final = w
     if final is None:
         raise SystemExit(f"no exported weights under {runs}/{variant}")
     ran = {s["stage"] for s in stages}

@@ -96,14 +96,19 @@ def weights_hash(path: str | Path) -> str:
     return h[:32]
 
 
+def _info(meta: dict) -> dict:
+    """The ``flavc`` entry of a weights file's safetensors metadata (older files: the
+    metadata itself)."""
+    return json.loads(meta["flavc"]) if "flavc" in meta else dict(meta)
+
+
 def weights_info(path: str | Path) -> dict:
     """The ``flavc`` metadata of a weights file (variant, model id, recipe)."""
     from safetensors import safe_open
 
     try:
         with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        return json.loads(meta["flavc"]) if "flavc" in meta else dict(meta)
+            return _info(f.metadata() or {})
     except Exception as exc:
         raise FlavcError(f"cannot read weights {path}: {exc}") from None
 
@@ -121,7 +126,7 @@ def load_weights(path: str | Path, device: str | torch.device = "cpu") -> FLAVC:
     except Exception as exc:
         raise FlavcError(f"cannot read weights {path}: {exc}") from None
     try:
-        info = json.loads(meta["flavc"]) if "flavc" in meta else meta
+        info = _info(meta)
         cfg = get_variant(info.get("variant", "flavc"))
     except (ValueError, AttributeError):
         raise FlavcError(f"weights {path.name}: unreadable metadata") from None
