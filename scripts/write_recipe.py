@@ -66,6 +66,8 @@ STAGES = (
     "soup1",
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
+    # joint_long19 and soup3 (soup1 and joint_long19's snapshots, fast-motion and textured
+    # crops) are not listed: the smooth P-frame losses rose (docs/STATUS.md)
     # joint_long10 (configs/joint_long10.json) is not listed: it was not shipped (its
     # 32-frame validation P-frame loss rose; docs/STATUS.md)
 )
@@ -76,7 +78,7 @@ _CPU_COMMAND = (
     "--time-limit MINUTES (CPU, resumed with the same command)"
 )
 # weight averages ("model soups": python -m flavc_codec.train.average), not training stages
-AVERAGES = ("soup1", "soup2")  # soup2 was not shipped
+AVERAGES = ("soup1", "soup2", "soup3")  # soup2 and soup3 were not shipped
 STAGE_COMMANDS = {
     "joint_gpu": "scripts/device_train.sh on a lent GPU, see the stage's note and docs/TRAINING.md",
     **{
