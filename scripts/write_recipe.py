@@ -42,8 +42,8 @@ STAGES = (
     "joint_long12",
     # flavc-light on the textured caches (with 8-frame sequences)
     "light_long4",
-    # flavc-light again on those caches plus the fast-motion one, twelve times (the third
-    # to twelfth with other seeds, so other batches)
+    # flavc-light again on those caches plus the fast-motion one, thirteen times (the third
+    # to thirteenth with other seeds, so other batches)
     "light_long5",
     "light_long6",
     "light_long7",
@@ -56,6 +56,7 @@ STAGES = (
     "light_long14",
     "light_long15",
     "light_long16",
+    "light_long17",
     # flavc: two stages from joint_long12 that each traded one validation set for another
     # (intra_long5 -> joint_long13 -> joint_long14, and joint_long17), then the weighted
     # average of the three weights (configs/soup1.json), better than joint_long12 on every set
@@ -112,7 +113,7 @@ CACHES = tuple(
     f"{_BUILD} --out cache/pool_T3_256_s23.npy --T 3 --crop 256 --n 3000 --seed 23",
     "python -m flavc_codec.train.data select --src cache/pool_T3_256_s23.npy "
     "--out cache/train_tex_T3_256.npy --top 750",
-    # the 1500 of the seed-22 pool with the most motion (light_long5 to light_long16)
+    # the 1500 of the seed-22 pool with the most motion (light_long5 to light_long17)
     "python -m flavc_codec.train.data select --src cache/pool_T5_128_s22.npy "
     "--out cache/train_fast_T5_128.npy --top 1500 --by motion",
     # the 1250 most textured of 5000 8-frame crops (joint_long16, not shipped), and 1500
