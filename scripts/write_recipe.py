@@ -67,6 +67,8 @@ STAGES = (
     "soup1",
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
+    # light_long18 is not listed: its validation gains did not carry to the eval clips
+    # (own curve -0.3%, 6/10; docs/STATUS.md)
     # joint_long19 and soup3 (soup1 and joint_long19's snapshots, fast-motion and textured
     # crops) are not listed: the smooth P-frame losses rose (docs/STATUS.md)
     # joint_long10 (configs/joint_long10.json) is not listed: it was not shipped (its
