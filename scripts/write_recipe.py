@@ -74,26 +74,26 @@ STAGES = (
     # joint_long10 (configs/joint_long10.json) is not listed: it was not shipped (its
     # 32-frame validation P-frame loss rose; docs/STATUS.md)
 )
-# how the stages that train_default.sh does not run were run: the GPU stage on a lent
-# device, every later one with its config on CPU
+_CONFIGS = "src/flavc_codec/train/configs"
 _CPU_COMMAND = (
-    "flavc train src/flavc_codec/train/configs/{}.json "
-    "--time-limit MINUTES (CPU, resumed with the same command)"
+    f"flavc train {_CONFIGS}/{{}}.json --time-limit MINUTES (CPU, resumed with the same command)"
 )
-# weight averages ("model soups": python -m flavc_codec.train.average), not training stages
-AVERAGES = ("soup1", "soup2", "soup3")  # soup2 and soup3 were not shipped
-STAGE_COMMANDS = {
-    "joint_gpu": "scripts/device_train.sh on a lent GPU, see the stage's note and docs/TRAINING.md",
-    **{
-        st: _CPU_COMMAND.format(st)
-        for st in STAGES[STAGES.index("joint_gpu") + 1 :]
-        if st not in AVERAGES
-    },
-    **{
-        st: f"python -m flavc_codec.train.average --config src/flavc_codec/train/configs/{st}.json"
-        for st in AVERAGES
-    },
-}
+
+
+def stage_command(stage: dict) -> str | None:
+    """How a stage that train_default.sh does not run was run: the GPU stage on a lent
+    device, a weight average ("model soup", a stage whose record lists what it averaged)
+    with train.average, every other later stage with its config on CPU."""
+    st = stage["stage"]
+    if st == "joint_gpu":
+        return "scripts/device_train.sh on a lent GPU, see the stage's note and docs/TRAINING.md"
+    if STAGES.index(st) < STAGES.index("joint_gpu"):
+        return None
+    if "average" in stage:
+        return f"python -m flavc_codec.train.average --config {_CONFIGS}/{st}.json"
+    return _CPU_COMMAND.format(st)
+
+
 _BUILD = "python -m flavc_codec.train.data build --root ../shared/data/train"
 # every cache a stage config reads, with the command that builds it
 CACHES = tuple(
@@ -233,7 +233,6 @@ def main(variant: str, runs: str = "runs") -> None:
         )
     if final is None:
         raise SystemExit(f"no exported weights under {runs}/{variant}")
-    ran = {s["stage"] for s in stages}
     out.mkdir(parents=True, exist_ok=True)
     dst = out / f"{variant}.safetensors"
     dst.write_bytes(final.read_bytes())
@@ -268,7 +267,7 @@ def main(variant: str, runs: str = "runs") -> None:
         "caches": recipe_caches([d for s in stages for d in s.get("data") or []]),
         "commands": f"scripts/train_default.sh {variant} THREADS 1 LONG (threads and "
         "stages as listed; each stage resumed to its configured steps)"
-        + "".join(f"; {st}: {how}" for st, how in STAGE_COMMANDS.items() if st in ran),
+        + "".join(f"; {s['stage']}: {how}" for s in stages if (how := stage_command(s))),
     }
     (out / f"{variant}.json").write_text(json.dumps(recipe, indent=1) + "\n")
     print(json.dumps({k: recipe[k] for k in ("variant", "sha256_16", "bytes")}))
