@@ -124,6 +124,16 @@ CACHES = tuple(
     "python -m flavc_codec.train.data select --src cache/pool_T8_128_s24.npy "
     "--out cache/train_tex_T8_128.npy --top 1250",
     f"{_BUILD} --out cache/train_T16_128.npy --T 16 --crop 128 --n 1500 --seed 25 --workers 1",
+    # fresh crops of the four kinds light_long17 reads, from new seeds (light_long19)
+    f"{_BUILD} --out cache/train_T8_128_s28.npy --T 8 --crop 128 --n 1200 --seed 28",
+    f"{_BUILD} --out cache/pool_T5_128_s26.npy --T 5 --crop 128 --n 8000 --seed 26",
+    "python -m flavc_codec.train.data select --src cache/pool_T5_128_s26.npy "
+    "--out cache/train_tex3_T5_128.npy --top 2000",
+    "python -m flavc_codec.train.data select --src cache/pool_T5_128_s26.npy "
+    "--out cache/train_fast3_T5_128.npy --top 1500 --by motion",
+    f"{_BUILD} --out cache/pool_T3_256_s27.npy --T 3 --crop 256 --n 3000 --seed 27",
+    "python -m flavc_codec.train.data select --src cache/pool_T3_256_s27.npy "
+    "--out cache/train_tex2_T3_256.npy --top 750",
 )
 
 

@@ -76,14 +76,15 @@ def test_encode_decode_info_roundtrip(runner, encoded, tmp_path, light_weights):
     r = runner.invoke(main, ["info", str(stream)])
     assert r.exit_code == 0
     assert "flavc stream" in r.stdout and "33x17, 4 frames (2 I, 2 P)" in r.stdout
-    assert "flavc-light" in r.stdout and "flags        0x00000003 (pad16, one-stream)" in r.stdout
+    assert "flavc-light" in r.stdout
+    assert "flags        0x00000007 (pad16, one-stream, range-coder)" in r.stdout
 
     r = runner.invoke(main, ["info", str(stream), "--json", "--frames", "--verify"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["format"] == "flavc" and d["width"] == 33 and d["height"] == 17
     assert d["frame_count"] == 4 and d["quality"] == 20 and d["intra_period"] == 2
-    assert d["flags"] == 3
+    assert d["flags"] == 7
     assert d["model_id"] == 2 and d["model_name"] == "flavc-light"
     assert d["weights_hash"].startswith(helpers_model_hash(light_weights)[:16])
     assert d["file_bytes"] == stream.stat().st_size and d["verified"] is True

@@ -3,6 +3,7 @@ atomic output, damaged streams, EncodeStats. Uses small random-init test weights
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -341,11 +342,14 @@ def test_bit_flipped_streams(stream3, tmp_path, light_weights):
         # else: a flip in a field that does not matter (e.g. reserved colour value)
 
 
-def _rewrite(stream: Path, dst: Path, edit, major: int = 2) -> Path:
-    """Copy a stream, passing every chunk through ``edit(i, chunk) -> chunk`` (valid CRCs)."""
+def _rewrite(stream: Path, dst: Path, edit, major: int = 2, flags: int | None = None) -> Path:
+    """Copy a stream, passing every chunk through ``edit(i, chunk) -> chunk`` (valid CRCs);
+    ``flags`` replaces the header flags."""
     with StreamReader(stream) as r:
         header = r.header
         chunks = [r.read_frame(i) for i in range(len(r))]
+    if flags is not None:
+        header = dataclasses.replace(header, flags=flags)
     with StreamWriter(dst, header, major=major) as w:
         for i, c in enumerate(chunks):
             w.write_frame(edit(i, c))
@@ -360,7 +364,7 @@ def test_container_1_0_stream_decodes_the_same(stream3, tmp_path, light_weights)
 
     v1 = _rewrite(stream3, tmp_path / "v1.flv", lambda i, c: c, major=1)
     with StreamReader(stream3) as r2, StreamReader(v1) as r1:
-        assert (r2.version, r1.version) == ((2, 0), (1, 0))
+        assert (r2.version, r1.version) == ((2, 1), (1, 0))
         assert list(r1) == list(r2)
         v2_framing = sum(len(e.pack_v2()) for e in r2.index)  # 7-11 bytes each
         v1_framing = sum(40 + 4 * len(e.section_lens) for e in r2.index)
@@ -401,10 +405,13 @@ def test_garbage_payload_with_valid_crc(stream3, tmp_path, light_weights):
 
 
 def test_zero_last_word_section(stream3, tmp_path, light_weights):
+    """A rANS section (streams without FLAG_RANGE_CODER) never ends in a zero word."""
+    from flavc_codec.bitstream import FLAG_ONE_STREAM, FLAG_PAD16
+
     def edit(i, c):
         return FrameChunk(c.frame_type, c.quality, (b"\x05\0\0\0\0\0\0\0", *c.sections[1:]))
 
-    bad = _rewrite(stream3, tmp_path / "z.flv", edit)
+    bad = _rewrite(stream3, tmp_path / "z.flv", edit, flags=FLAG_PAD16 | FLAG_ONE_STREAM)
     with pytest.raises(FlavcError):
         _decode(bad, tmp_path / "z.y4m", light_weights)
 
@@ -420,33 +427,34 @@ def test_structurally_wrong_chunks(stream3, tmp_path, light_weights):
         _decode(p0, tmp_path / "o.y4m", light_weights)
 
 
-# ---- header flags: FLAG_PAD16 | FLAG_ONE_STREAM (default), and the streams of earlier
-# ---- encoders (FLAG_PAD16 alone; no flags, 64-padded) ------------------------------------
+# ---- header flags: FLAG_PAD16 | FLAG_ONE_STREAM | FLAG_RANGE_CODER (default), and the
+# ---- streams of earlier encoders (without the range coder; FLAG_PAD16 alone; no flags) ---
 
 
-@pytest.mark.parametrize("kind", ["default", "pad16-only", "pad64"])
+@pytest.mark.parametrize("kind", ["default", "rans", "pad16-only", "pad64"])
 def test_padding_flag_roundtrip_and_latent_grid(model_weights, kind):
     """176x144 (QCIF) is a multiple of 16 but not of 64: with FLAG_PAD16 the latent grid
     is 9x11 (the picture), in a 64-padded stream 12x12 (a third of it over padding). With
     FLAG_ONE_STREAM each frame is one section, else two. All decode to the encoder's
     reconstruction, bit for bit."""
-    from flavc_codec.bitstream import FLAG_ONE_STREAM, FLAG_PAD16
+    from flavc_codec.bitstream import FLAG_ONE_STREAM, FLAG_PAD16, FLAG_RANGE_CODER
     from flavc_codec.io.reader import SourceInfo
 
     w, h, n = 176, 144, 3
     wts = model_weights["flavc-light"]
     enc = Encoder("flavc-light", quality=30, intra_period=2, device="cpu", weights=wts,
                   pad64=kind == "pad64")  # fmt: skip
-    if kind == "pad16-only":  # what the encoder wrote before FLAG_ONE_STREAM existed
-        enc.flags = FLAG_PAD16
+    old = {"rans": FLAG_PAD16 | FLAG_ONE_STREAM, "pad16-only": FLAG_PAD16}
+    if kind in old:  # what the encoder wrote before FLAG_RANGE_CODER, FLAG_ONE_STREAM
+        enc.flags = old[kind]
     header = enc.header(SourceInfo(w, h, 30, 1, n, "yuv420p", 1, 1, 1, 1))
-    flags = {"default": FLAG_PAD16 | FLAG_ONE_STREAM, "pad16-only": FLAG_PAD16, "pad64": 0}
+    flags = {"default": FLAG_PAD16 | FLAG_ONE_STREAM | FLAG_RANGE_CODER, "pad64": 0, **old}
     assert header.flags == flags[kind]
     dec = Decoder(header, device="cpu", weights=wts)
     assert dec.latent_hw == ((12, 12) if kind == "pad64" else (9, 11))
     for i, f in enumerate(synthetic_frames(w, h, n, seed=7)):
         chunk, rec, _ = enc.encode(f)
-        assert len(chunk.sections) == (1 if kind == "default" else 2)
+        assert len(chunk.sections) == (1 if kind in ("default", "rans") else 2)
         got = dec.decode(chunk, i)
         for a, b in zip(got.planes, rec.planes, strict=True):
             np.testing.assert_array_equal(a, b)
@@ -455,13 +463,14 @@ def test_padding_flag_roundtrip_and_latent_grid(model_weights, kind):
 def test_one_stream_is_smaller_and_codes_the_same_symbols(model_weights):
     """One rANS stream per frame instead of (z, y): the same reconstruction and estimate,
     fewer bytes (one flushed coder state less)."""
-    from flavc_codec.bitstream import FLAG_ONE_STREAM
+    from flavc_codec.bitstream import FLAG_ONE_STREAM, FLAG_RANGE_CODER
 
     wts = model_weights["flavc-light"]
     frames = synthetic_frames(176, 144, 4, seed=9)
     a = Encoder("flavc-light", quality=5, intra_period=-1, device="cpu", weights=wts)
     b = Encoder("flavc-light", quality=5, intra_period=-1, device="cpu", weights=wts)
-    b.flags &= ~FLAG_ONE_STREAM
+    a.flags &= ~FLAG_RANGE_CODER
+    b.flags &= ~(FLAG_ONE_STREAM | FLAG_RANGE_CODER)
     saved = 0
     for f in frames:
         (ca, ra, ea), (cb, rb, eb) = a.encode(f), b.encode(f)
@@ -470,6 +479,37 @@ def test_one_stream_is_smaller_and_codes_the_same_symbols(model_weights):
             np.testing.assert_array_equal(pa, pb)
         saved += cb.payload_size - ca.payload_size
     assert saved >= 4 * len(frames)
+
+
+def test_range_coder_is_smaller_and_codes_the_same_symbols(model_weights, tmp_path):
+    """FLAG_RANGE_CODER against the rANS stream of the same symbols: the same
+    reconstruction and estimate, about 4 bytes less per frame (the rANS stream ends in a
+    flushed state in whole words, the range coder at byte granularity), and a stream of
+    either kind decodes to the encoder's reconstruction."""
+    from flavc_codec.bitstream import FLAG_RANGE_CODER
+    from flavc_codec.io.reader import SourceInfo
+
+    wts = model_weights["flavc-light"]
+    frames = synthetic_frames(65, 33, 6, seed=11)
+    a = Encoder("flavc-light", quality=3, intra_period=3, device="cpu", weights=wts)
+    b = Encoder("flavc-light", quality=3, intra_period=3, device="cpu", weights=wts)
+    b.flags &= ~FLAG_RANGE_CODER
+    info = SourceInfo(65, 33, 30, 1, len(frames), "yuv420p", 1, 1, 1, 1)
+    da = Decoder(a.header(info), device="cpu", weights=wts)
+    db = Decoder(b.header(info), device="cpu", weights=wts)
+    saved = []
+    for i, f in enumerate(frames):
+        (ca, ra, ea), (cb, rb, eb) = a.encode(f), b.encode(f)
+        assert ea == eb and ca.frame_type == cb.frame_type
+        for pa, pb, qa, qb in zip(
+            ra.planes, rb.planes, da.decode(ca, i).planes, db.decode(cb, i).planes, strict=True
+        ):
+            np.testing.assert_array_equal(pa, pb)
+            np.testing.assert_array_equal(qa, pa)
+            np.testing.assert_array_equal(qb, pb)
+        assert len(cb.sections[0]) % 4 == 0
+        saved.append(cb.payload_size - ca.payload_size)
+    assert sum(saved) >= 2 * len(frames), saved
 
 
 def test_pad16_codes_fewer_latents(model_weights):
@@ -490,8 +530,8 @@ def test_unknown_header_flags_refused(model_weights):
     wts = model_weights["flavc-light"]
     enc = Encoder("flavc-light", device="cpu", weights=wts)
     header = enc.header(SourceInfo(33, 17, 30, 1, 1, "yuv420p", 1, 1, 1, 1))
-    bad = type(header)(**{**header.__dict__, "flags": header.flags | 0x4})
-    with pytest.raises(FlavcError, match="unknown flags 0x4") as ei:
+    bad = type(header)(**{**header.__dict__, "flags": header.flags | 0x8})
+    with pytest.raises(FlavcError, match="unknown flags 0x8") as ei:
         Decoder(bad, device="cpu", weights=wts)
     _one_line(ei.value)
 

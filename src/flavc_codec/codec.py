@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from .bitstream import (
     FLAG_ONE_STREAM,
     FLAG_PAD16,
+    FLAG_RANGE_CODER,
     FRAME_I,
     FRAME_P,
     KNOWN_FLAGS,
@@ -128,6 +129,13 @@ def find_weights(model_id: int, hash_hex: str, extra: str | Path | None = None) 
 
 def pad_multiple(flags: int) -> int:
     return PAD if flags & FLAG_PAD16 else PAD_LEGACY
+
+
+def stream_layout(flags: int) -> entropy_coder.StreamLayout:
+    """Sections per latent and entropy coder, from the header flags (spec section 11)."""
+    return entropy_coder.StreamLayout(
+        merge=bool(flags & FLAG_ONE_STREAM), range_coder=bool(flags & FLAG_RANGE_CODER)
+    )
 
 
 def frame_to_tensor(frame: YUVFrame, device: torch.device, pad: int = PAD) -> torch.Tensor:
@@ -320,7 +328,7 @@ class Encoder:
         self.refine = int(refine)  # steps per P-frame
         self.refine_intra = int(refine_intra)  # steps per I-frame
         self.intra_period = int(intra_period)
-        self.flags = 0 if pad64 else FLAG_PAD16 | FLAG_ONE_STREAM
+        self.flags = 0 if pad64 else FLAG_PAD16 | FLAG_ONE_STREAM | FLAG_RANGE_CODER
         self.drift_guard = float(drift_guard)
         self.guard_intra = 0  # I-frames the drift guard inserted
         self._i_psnr: float | None = None  # PSNR-YUV of the last I-frame
@@ -346,16 +354,16 @@ class Encoder:
     @torch.no_grad()
     def encode(self, frame: YUVFrame) -> tuple[FrameChunk, YUVFrame, float]:
         m, g, q = self.model, self.model.gauss_tables(), self.quality
-        merge = bool(self.flags & FLAG_ONE_STREAM)  # one section per latent
+        lay = stream_layout(self.flags)
         x = frame_to_tensor(frame, self.device, pad_multiple(self.flags))
         with self.timer.frame():
             if self.is_intra(self.index) or self._ref is None:
                 ftype = FRAME_I
-                c = m.intra.compress(x, q, g, merge, refine=self._refine_spec(x, frame, True))
+                c = m.intra.compress(x, q, g, lay, refine=self._refine_spec(x, frame, True))
             else:
                 ftype = FRAME_P
                 rf = self._refine_spec(x, frame, False)
-                c = m.inter.compress(x, q, self._ref[0], self._ref[1], g, merge, refine=rf)
+                c = m.inter.compress(x, q, self._ref[0], self._ref[1], g, lay, refine=rf)
             recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
             self.last_psnr = None
             if ftype == FRAME_I or self.drift_guard > 0:
@@ -363,7 +371,7 @@ class Encoder:
                 if ftype == FRAME_P and self.last_psnr[3] < self._i_psnr - self.drift_guard:
                     ftype = FRAME_I
                     rf = self._refine_spec(x, frame, True)
-                    c = m.intra.compress(x, q, g, merge, refine=rf)
+                    c = m.intra.compress(x, q, g, lay, refine=rf)
                     recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
                     self.last_psnr = psnr_yuv(frame, recon)
                     self.guard_intra += 1
@@ -413,9 +421,9 @@ class Decoder:
     @torch.no_grad()
     def decode(self, chunk: FrameChunk, frame_no: int = 0) -> YUVFrame:
         m, g = self.model, self.model.gauss_tables()
-        merge = bool(self.header.flags & FLAG_ONE_STREAM)  # one section per latent
+        lay = stream_layout(self.header.flags)
         need = 2 if chunk.frame_type == FRAME_I else getattr(m.inter, "num_sections", 2)
-        need //= 2 if merge else 1
+        need //= 2 if lay.merge else 1
         if len(chunk.sections) != need:
             raise FlavcError(
                 f"frame {frame_no}: expected {need} payload section{'s' * (need != 1)}, "
@@ -427,10 +435,10 @@ class Decoder:
         try:
             with self.timer.frame():
                 if chunk.frame_type == FRAME_I:
-                    c = m.intra.decompress(chunk.sections, hw, q, g, self.device, merge)
+                    c = m.intra.decompress(chunk.sections, hw, q, g, self.device, lay)
                 else:
                     c = m.inter.decompress(
-                        chunk.sections, hw, q, ref[0], ref[1], g, self.device, merge
+                        chunk.sections, hw, q, ref[0], ref[1], g, self.device, lay
                     )
         except FlavcError as exc:
             raise FlavcError(f"frame {frame_no}: {exc}") from None

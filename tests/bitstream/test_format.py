@@ -129,17 +129,17 @@ def test_header_unknown_major():
     data = bytearray(hdr().pack())
     data[8] = 3
     data[96:100] = struct.pack("<I", crc32(bytes(data[:96])))
-    msg = r"unsupported stream version 3\.0 \(this flavc reads 1\.x and 2\.x\)"
+    msg = r"unsupported stream version 3\.1 \(this flavc reads 1\.x and 2\.x\)"
     with pytest.raises(BitstreamError, match=msg):
         SequenceHeader.unpack(bytes(data))
 
 
 def test_header_major_versions():
-    """1.0 and 2.0 share the header body; only the version byte (and CRC) differ."""
+    """1.0 and 2.x share the header body; only the version bytes (and CRC) differ."""
     h = hdr()
     v1, v2 = h.pack(1), h.pack(2)
     assert v2 == h.pack() and v1[8] == 1 and v2[8] == 2
-    assert v1[9:96] == v2[9:96]
+    assert (v1[9], v2[9]) == (0, 1) and v1[10:96] == v2[10:96]
     assert SequenceHeader.unpack(v1)[0] == SequenceHeader.unpack(v2)[0] == h
     with pytest.raises(ValueError):
         h.pack(3)

@@ -1,4 +1,5 @@
-"""rANS coding with integer tables: round trips, escapes, size vs estimate, corrupt data."""
+"""Entropy coding with integer tables, with the rANS and the range coder: round trips,
+escapes, size vs estimate, stream endings, corrupt data."""
 
 from __future__ import annotations
 
@@ -35,10 +36,20 @@ def fact() -> IntTables:
     return factorized_tables(np.asarray(pmfs), radius)
 
 
-def _roundtrip(sym, grp, tables):
-    data = coder.encode_symbols(sym, grp, tables)
-    assert isinstance(data, bytes) and len(data) % 4 == 0
-    out = coder.decode_symbols(data, grp, tables)
+@pytest.fixture(params=[False, True], ids=["rans", "range"])
+def rc(request) -> bool:
+    """Run a test with the rANS coder and with the range coder (FLAG_RANGE_CODER)."""
+    return request.param
+
+
+def _roundtrip(sym, grp, tables, rc=False):
+    data = coder.encode_symbols(sym, grp, tables, rc)
+    assert isinstance(data, bytes)
+    if rc:  # byte-granular ending: never a zero last byte
+        assert not data or data[-1] != 0
+    else:
+        assert len(data) % 4 == 0
+    out = coder.decode_symbols(data, grp, tables, rc)
     assert out.shape == np.shape(grp)
     np.testing.assert_array_equal(out, sym)
     return data
@@ -77,20 +88,20 @@ def test_quantize_pmf_degenerate():
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_roundtrip_random_gaussian(gauss, seed):
+def test_roundtrip_random_gaussian(gauss, seed, rc):
     rng = np.random.default_rng(seed)
     shape = (5, 7, 9)
     grp = rng.integers(0, 64, shape)
     scales = scale_table()[grp]
     sym = np.round(rng.normal(0, scales * 1.5)).astype(np.int64)  # some escapes
-    _roundtrip(sym, grp, gauss)
+    _roundtrip(sym, grp, gauss, rc)
 
 
-def test_roundtrip_random_factorized(fact):
+def test_roundtrip_random_factorized(fact, rc):
     rng = np.random.default_rng(7)
     grp = np.broadcast_to(np.arange(12)[:, None, None], (12, 6, 5))
     sym = rng.integers(-30, 31, grp.shape)  # beyond radius 24: escapes
-    _roundtrip(sym, grp, fact)
+    _roundtrip(sym, grp, fact, rc)
 
 
 @pytest.mark.parametrize(
@@ -109,16 +120,16 @@ def test_roundtrip_random_factorized(fact):
         -(2**31 - 2),
     ],
 )
-def test_roundtrip_huge_escapes(gauss, fact, value):
+def test_roundtrip_huge_escapes(gauss, fact, value, rc):
     rng = np.random.default_rng(abs(value) % 1000)
     for tables, rows in ((gauss, 64), (fact, 12)):
         grp = rng.integers(0, rows, 40)
         sym = rng.integers(-3, 4, 40)
         sym[[0, 17, 39]] = [value, -value, value // 3]
-        _roundtrip(sym, grp, tables)
+        _roundtrip(sym, grp, tables, rc)
 
 
-def test_escape_boundaries(gauss):
+def test_escape_boundaries(gauss, rc):
     """Values right at and just beyond each row's radius (Exp-Golomb powers of two)."""
     syms, grps = [], []
     for r in range(64):
@@ -126,23 +137,23 @@ def test_escape_boundaries(gauss):
         for v in (k, k + 1, k + 2, k + 3, k + 4, k + 2**16, k + 2**16 + 1):
             syms += [v, -v]
             grps += [r, r]
-    _roundtrip(np.array(syms), np.array(grps), gauss)
+    _roundtrip(np.array(syms), np.array(grps), gauss, rc)
 
 
-def test_empty_input(gauss):
-    data = coder.encode_symbols(np.zeros(0, np.int64), np.zeros(0, np.int64), gauss)
-    out = coder.decode_symbols(data, np.zeros((0, 4), np.int64), gauss)
+def test_empty_input(gauss, rc):
+    data = coder.encode_symbols(np.zeros(0, np.int64), np.zeros(0, np.int64), gauss, rc)
+    out = coder.decode_symbols(data, np.zeros((0, 4), np.int64), gauss, rc)
     assert out.shape == (0, 4)
     assert coder.estimate_bits(np.zeros(0), np.zeros(0), gauss) == 0.0
 
 
 @pytest.mark.parametrize("row", [0, 31, 63])
-def test_all_one_group(gauss, row):
+def test_all_one_group(gauss, row, rc):
     rng = np.random.default_rng(row)
     grp = np.full((3, 11, 13), row)
     sym = np.round(rng.normal(0, scale_table()[row], grp.shape)).astype(np.int64)
-    _roundtrip(sym, grp, gauss)
-    _roundtrip(np.zeros_like(sym), grp, gauss)
+    _roundtrip(sym, grp, gauss, rc)
+    _roundtrip(np.zeros_like(sym), grp, gauss, rc)
 
 
 def test_symbol_out_of_range_rejected(gauss):
@@ -154,18 +165,18 @@ def test_symbol_out_of_range_rejected(gauss):
         coder.decode_symbols(b"", np.array([64]), gauss)
 
 
-def test_size_close_to_estimate(gauss, fact):
+def test_size_close_to_estimate(gauss, fact, rc):
     rng = np.random.default_rng(3)
     grp = rng.integers(0, 64, 200_000)
     sym = np.round(rng.normal(0, scale_table()[grp])).astype(np.int64)
-    data = _roundtrip(sym, grp, gauss)
+    data = _roundtrip(sym, grp, gauss, rc)
     est = coder.estimate_bits(sym, grp, gauss)
     assert est > 0
     assert abs(len(data) * 8 - est) <= 0.01 * est + 64
 
     fgrp = rng.integers(0, 12, 100_000)
     fsym = rng.integers(-4, 5, fgrp.size)
-    data = _roundtrip(fsym, fgrp, fact)
+    data = _roundtrip(fsym, fgrp, fact, rc)
     est = coder.estimate_bits(fsym, fgrp, fact)
     assert abs(len(data) * 8 - est) <= 0.01 * est + 64
 
@@ -180,21 +191,21 @@ def test_estimate_matches_table_bits(gauss):
     assert gauss.bits(5, np.array([0])) == pytest.approx(-np.log2(row[k] / TOTAL))
 
 
-def _decode_or_error(data, grp, tables):
+def _decode_or_error(data, grp, tables, rc=False):
     try:
-        out = coder.decode_symbols(data, grp, tables)
+        out = coder.decode_symbols(data, grp, tables, rc)
     except BitstreamError:
         return None
     assert out.shape == grp.shape and out.dtype == np.int32
     return out
 
 
-def test_corrupt_data_never_crashes(gauss):
+def test_corrupt_data_never_crashes(gauss, rc):
     rng = np.random.default_rng(11)
     grp = rng.integers(0, 64, (4, 9, 9))
     sym = np.round(rng.normal(0, scale_table()[grp] * 2)).astype(np.int64)
     sym[0, 0, 0] = 10**6
-    data = coder.encode_symbols(sym, grp, gauss)
+    data = coder.encode_symbols(sym, grp, gauss, rc)
     cases = [
         b"",
         data[:4],
@@ -214,10 +225,13 @@ def test_corrupt_data_never_crashes(gauss):
         r = bytearray(rng.integers(0, 256, n, dtype=np.uint8).tobytes())
         r[-1] |= 1
         cases.append(bytes(r))
+    for n in range(1, 8):  # the range coder takes any length
+        cases.append(rng.integers(0, 256, n, dtype=np.uint8).tobytes())
     for c in cases:
-        _decode_or_error(c, grp, gauss)
-    with pytest.raises(BitstreamError):
-        coder.decode_symbols(data[:-1], grp, gauss)
+        _decode_or_error(c, grp, gauss, rc)
+    if not rc:
+        with pytest.raises(BitstreamError):
+            coder.decode_symbols(data[:-1], grp, gauss)
 
 
 @pytest.mark.parametrize("data", [b"\0\0\0\0", b"\x07\0\0\0\0\0\0\0"])
@@ -296,3 +310,63 @@ def test_one_stream_saves_a_flushed_state(gauss, fact):
     apart = len(coder.encode_symbols(z, zg, fact)) + len(coder.encode_symbols(y, yg, gauss))
     together = len(coder.encode_parts([(z, zg, fact), (y, yg, gauss)]))
     assert apart - together >= 4
+
+
+def test_range_coder_ends_near_the_ideal_length(gauss, fact):
+    """Over many short streams (a frame's section at low rates is tens of bytes), the
+    range coder's byte-granular ending costs a few bits over the integer tables' ideal
+    length, the rANS stack coder's flushed state in whole words about 35. Both decode."""
+    rng = np.random.default_rng(5)
+    over = {False: [], True: []}
+    for _ in range(150):
+        n = int(rng.integers(5, 400))
+        grp = rng.integers(0, 64, n)
+        sym = np.round(rng.normal(0, scale_table()[grp])).astype(np.int64)
+        est = coder.estimate_bits(sym, grp, gauss)
+        for rc in (False, True):
+            over[rc].append(len(_roundtrip(sym, grp, gauss, rc)) * 8 - est)
+    rans, rng_c = np.mean(over[False]), np.mean(over[True])
+    assert rng_c < 10, rng_c
+    assert rans - rng_c > 20, (rans, rng_c)
+
+
+def test_range_coder_reads_missing_bytes_as_zero(gauss):
+    """The encoder drops the last word's zero low bytes (big-endian words); appending zero
+    bytes back, to any length, decodes to the same symbols."""
+    rng = np.random.default_rng(8)
+    dropped = 0
+    for _ in range(40):
+        grp = rng.integers(0, 64, int(rng.integers(1, 200)))
+        sym = np.round(rng.normal(0, scale_table()[grp])).astype(np.int64)
+        data = _roundtrip(sym, grp, gauss, True)
+        dropped += len(data) % 4 != 0
+        for pad in (1, 4, 11):
+            out = coder.decode_symbols(data + bytes(pad), grp, gauss, True)
+            np.testing.assert_array_equal(out, sym)
+    assert dropped > 20  # most streams end inside a word
+
+
+def test_range_coder_keeps_the_full_words_when_no_shorter_end_decodes(gauss, monkeypatch):
+    """The shortened ending is only used after the encoder decoded it; without one the
+    stream keeps the coder's whole words, which always decode."""
+    rng = np.random.default_rng(9)
+    grp = rng.integers(0, 64, 300)
+    sym = np.round(rng.normal(0, scale_table()[grp])).astype(np.int64)
+    short = coder.encode_symbols(sym, grp, gauss, True)
+    monkeypatch.setattr(coder, "_range_decodes_to", lambda data, ops: False)
+    full = coder.encode_symbols(sym, grp, gauss, True)
+    assert len(full) % 4 == 0 and len(full) >= len(short)
+    np.testing.assert_array_equal(coder.decode_symbols(full, grp, gauss, True), sym)
+
+
+def test_range_parts_in_one_stream_decode_in_order(gauss, fact):
+    """encode_parts with the range coder: parts are read in the order they were written."""
+    rng = np.random.default_rng(12)
+    zg = np.broadcast_to(np.arange(12)[:, None, None], (12, 2, 3))
+    z = rng.integers(-30, 31, zg.shape)
+    yg = rng.integers(0, 64, (4, 5, 6))
+    y = np.round(rng.normal(0, scale_table()[yg] * 1.5)).astype(np.int64)
+    data = coder.encode_parts([(z, zg, fact), (y, yg, gauss)], range_coder=True)
+    dec = coder.SymbolDecoder(data, range_coder=True)
+    np.testing.assert_array_equal(dec.decode(zg, fact), z)
+    np.testing.assert_array_equal(dec.decode(yg, gauss), y)

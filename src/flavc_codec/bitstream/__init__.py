@@ -9,6 +9,7 @@ from ..errors import BitstreamError
 from .format import (
     FLAG_ONE_STREAM,
     FLAG_PAD16,
+    FLAG_RANGE_CODER,
     FRAME_I,
     FRAME_P,
     KNOWN_FLAGS,
@@ -31,6 +32,7 @@ __all__ = [
     "BitstreamError",
     "FLAG_ONE_STREAM",
     "FLAG_PAD16",
+    "FLAG_RANGE_CODER",
     "FRAME_I",
     "FRAME_P",
     "KNOWN_FLAGS",

@@ -21,7 +21,7 @@ from ..errors import BitstreamError
 # --------------------------------------------------------------------------- constants
 MAGIC = b"\x8bFLAVC\r\n"  # 8 bytes: non-ASCII first byte, CR LF catch text-mode damage
 VERSION_MAJOR = 2  # what StreamWriter writes unless told otherwise
-VERSION_MINOR = 0
+VERSION_MINOR = 1  # what StreamWriter writes with major 2 (2.1 defined FLAG_RANGE_CODER)
 READ_MAJORS = (1, 2)  # what StreamReader reads
 
 PREAMBLE = struct.Struct("<8sBBH")  # magic, major, minor, header_len
@@ -71,7 +71,10 @@ FLAG_PAD16 = 0x1
 # FLAG_ONE_STREAM: each (hyper-latent, latent) pair is one rANS stream, one section (spec
 # section 11): saves a flushed coder state (4-8 bytes) per frame.
 FLAG_ONE_STREAM = 0x2
-KNOWN_FLAGS = FLAG_PAD16 | FLAG_ONE_STREAM
+# FLAG_RANGE_CODER (2.1): sections are range-coder streams ended at byte granularity, not
+# rANS streams in whole words: about 4 bytes less per stream (spec section 11).
+FLAG_RANGE_CODER = 0x4
+KNOWN_FLAGS = FLAG_PAD16 | FLAG_ONE_STREAM | FLAG_RANGE_CODER
 FRAME_TYPES = {FRAME_I: "I", FRAME_P: "P"}
 
 
@@ -210,7 +213,8 @@ class SequenceHeader:
         body = self.body()
         if len(body) > HEADER_MAX_SIZE:
             raise ValueError("header: too long")
-        pre = PREAMBLE.pack(MAGIC, major, VERSION_MINOR, len(body))
+        minor = VERSION_MINOR if major == VERSION_MAJOR else 0
+        pre = PREAMBLE.pack(MAGIC, major, minor, len(body))
         return pre + body + CRC.pack(crc32(pre, body))
 
     @property

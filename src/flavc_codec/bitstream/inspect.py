@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .format import FLAG_ONE_STREAM, FLAG_PAD16, FRAME_TYPES, KNOWN_FLAGS
+from .format import FLAG_ONE_STREAM, FLAG_PAD16, FLAG_RANGE_CODER, FRAME_TYPES, KNOWN_FLAGS
 from .model_ids import MODEL_IDS
 from .reader import StreamReader
 
@@ -98,6 +98,8 @@ def _flag_names(flags: int) -> str:
     names = ["pad16"] if flags & FLAG_PAD16 else []
     if flags & FLAG_ONE_STREAM:
         names.append("one-stream")
+    if flags & FLAG_RANGE_CODER:
+        names.append("range-coder")
     if flags & ~KNOWN_FLAGS:
         names.append(f"unknown 0x{flags & ~KNOWN_FLAGS:x}")
     return f" ({', '.join(names)})" if names else ""

@@ -1,4 +1,4 @@
-"""rANS coding (constriction) of integer symbols with integer tables.
+"""Entropy coding (constriction) of integer symbols with integer tables.
 
 Every symbol is coded with the table row its group index selects. The decoder knows all
 group indexes before it decodes a section (they come from hyper-latents and the previous
@@ -8,11 +8,20 @@ row instead of one per symbol.
 
 Values outside a row's range ``-K..K`` are coded as the row's escape bin, followed (after
 all rows) by an Exp-Golomb code of ``|v| - K - 1`` and a sign, with uniform models.
+
+Two coders. The range coder (``range_coder=True``, header flag FLAG_RANGE_CODER, what
+encoders write) stores big-endian 32-bit words and ends the stream at byte granularity:
+the encoder replaces the last word by one with as many zero low bytes as still decodes to
+the same symbols (it checks by decoding) and drops those bytes; the decoder reads missing
+bytes as zero. That is about 3 bits over the ideal length per stream, against about 35
+for the rANS stack coder (``stack.AnsCoder``, little-endian words, flushed state), which
+streams without the flag use.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import constriction
 import numpy as np
@@ -21,6 +30,19 @@ from ..errors import BitstreamError
 from .tables import TOTAL, IntTables
 
 _MODELS: dict[int, tuple[IntTables, list]] = {}
+
+
+@dataclass(frozen=True)
+class StreamLayout:
+    """How a frame's latents become sections, from the header flags: ``merge``
+    (FLAG_ONE_STREAM) codes a hyper-latent and its latent as one stream in one section;
+    ``range_coder`` (FLAG_RANGE_CODER) uses the range coder instead of rANS."""
+
+    merge: bool = False
+    range_coder: bool = False
+
+
+SEPARATE_RANS = StreamLayout()  # streams of the first encoder (no flags)
 
 
 class Timer:
@@ -78,21 +100,25 @@ def _escape_parts(values: np.ndarray, radius: np.ndarray):
     )
 
 
-def encode_symbols(symbols: np.ndarray, groups: np.ndarray, tables: IntTables) -> bytes:
-    """Code int ``symbols`` with table rows ``groups`` (same shape). Returns LE uint32 words."""
-    return encode_parts([(symbols, groups, tables)])
+def encode_symbols(
+    symbols: np.ndarray, groups: np.ndarray, tables: IntTables, range_coder: bool = False
+) -> bytes:
+    """Code int ``symbols`` with table rows ``groups`` (same shape)."""
+    return encode_parts([(symbols, groups, tables)], range_coder)
 
 
-def encode_parts(parts) -> bytes:
-    """Code several ``(symbols, groups, tables)`` parts into one rANS stream, to be decoded
+def encode_parts(parts, range_coder: bool = False) -> bytes:
+    """Code several ``(symbols, groups, tables)`` parts into one stream, to be decoded
     in the given order by one :class:`SymbolDecoder` (each part's rows, then its escapes).
 
-    One stream instead of one per part saves the flushed coder state of each extra stream
-    (4-8 bytes), which is most of a P-frame's hyper-latent section at low rates.
+    One stream instead of one per part saves the ending of each extra stream (4-8 bytes
+    with rANS), which is most of a P-frame's hyper-latent section at low rates.
     """
     t0 = time.perf_counter()
     try:
         ops = [op for sym, grp, tables in parts for op in _ops(sym, grp, tables)]
+        if range_coder:
+            return _encode_range(ops)
         coder = constriction.stream.stack.AnsCoder()
         for data, model, params in reversed(ops):
             if data.size == 0:
@@ -105,6 +131,61 @@ def encode_parts(parts) -> bytes:
         return np.asarray(words, dtype="<u4").tobytes()
     finally:
         TIMER.seconds += time.perf_counter() - t0
+
+
+def _encode_range(ops: list) -> bytes:
+    enc = constriction.stream.queue.RangeEncoder()
+    for data, model, params in ops:
+        if data.size == 0:
+            continue
+        if params is None:
+            enc.encode(data, model)
+        else:
+            enc.encode(data, model, params)
+    words = np.asarray(enc.get_compressed(), dtype=np.uint32)
+    full = words.astype(">u4").tobytes()
+    if words.size == 0:
+        return full
+    # End at byte granularity: the last word may be any value in the final interval, so
+    # try values with 3, 2, 1 zero low bytes (rounded down, then up) and keep the first
+    # that decodes to the same symbols. The decoder reads the dropped bytes as zero.
+    last = int(words[-1])
+    for k in (3, 2, 1):
+        step = 1 << (8 * k)
+        low = last - last % step
+        for cand in (low, low + step):
+            if cand > 0xFFFFFFFF:
+                continue
+            trial = (full[:-4] + cand.to_bytes(4, "big")[: 4 - k]).rstrip(b"\0")
+            if _range_decodes_to(trial, ops):
+                return trial
+    return full
+
+
+def _range_words(data: bytes) -> np.ndarray:
+    """A range-coded section as the decoder reads it: big-endian words, zero-padded."""
+    data = bytes(data) + b"\0" * (-len(data) % 4)
+    return np.frombuffer(data, dtype=">u4").astype(np.uint32)
+
+
+def _range_decodes_to(data: bytes, ops: list) -> bool:
+    """Whether ``data`` decodes (as :class:`SymbolDecoder` would) to exactly ``ops``."""
+    try:
+        dec = constriction.stream.queue.RangeDecoder(_range_words(data))
+        for values, model, params in ops:
+            if values.size == 0:
+                continue
+            if params is None:
+                got = dec.decode(model, values.size)
+            else:
+                got = dec.decode(model, params)
+            if not np.array_equal(np.asarray(got), values):
+                return False
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: B036 - constriction panics derive from BaseException
+        return False
+    return True
 
 
 def _ops(symbols: np.ndarray, groups: np.ndarray, tables: IntTables) -> list:
@@ -146,22 +227,27 @@ def _ops(symbols: np.ndarray, groups: np.ndarray, tables: IntTables) -> list:
     return ops
 
 
-def decode_symbols(data: bytes, groups: np.ndarray, tables: IntTables) -> np.ndarray:
+def decode_symbols(
+    data: bytes, groups: np.ndarray, tables: IntTables, range_coder: bool = False
+) -> np.ndarray:
     """Inverse of :func:`encode_symbols`; returns int32 symbols shaped like ``groups``."""
-    return SymbolDecoder(data).decode(groups, tables)
+    return SymbolDecoder(data, range_coder).decode(groups, tables)
 
 
 class SymbolDecoder:
-    """Decodes the parts of one rANS stream (:func:`encode_parts`) one after another, so
-    the groups of a later part can be computed from the symbols of an earlier one."""
+    """Decodes the parts of one stream (:func:`encode_parts`) one after another, so the
+    groups of a later part can be computed from the symbols of an earlier one."""
 
-    def __init__(self, data: bytes):
-        if len(data) % 4:
-            raise BitstreamError("entropy section length is not a multiple of 4")
-        words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
+    def __init__(self, data: bytes, range_coder: bool = False):
         try:
+            if range_coder:
+                self._coder = constriction.stream.queue.RangeDecoder(_range_words(data))
+                return
+            if len(data) % 4:
+                raise BitstreamError("entropy section length is not a multiple of 4")
+            words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
             self._coder = constriction.stream.stack.AnsCoder(words)  # rejects a zero last word
-        except (KeyboardInterrupt, SystemExit):
+        except (BitstreamError, KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # noqa: B036 - constriction panics derive from BaseException
             raise BitstreamError(f"entropy decoding failed ({exc.__class__.__name__})") from None

@@ -21,6 +21,7 @@ from compressai.entropy_models import EntropyBottleneck
 from torch import nn
 
 from ..entropy import coder
+from ..entropy.coder import SEPARATE_RANS, StreamLayout
 from ..entropy.tables import (
     LOG_STEP,
     NUM_SCALES,
@@ -296,12 +297,12 @@ class LatentCodec(nn.Module):
         q: int,
         y_prev: torch.Tensor | None,
         gauss: IntTables,
-        merge: bool = False,
+        layout: StreamLayout = SEPARATE_RANS,
         refine: Refine | None = None,
         synth: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ):
         """Encoder side. y: (1, M, h, w) float on the model device. Sections: (z, y), or
-        with ``merge`` (header flag FLAG_ONE_STREAM) one rANS stream holding z then y.
+        with ``layout.merge`` (header flag FLAG_ONE_STREAM) one stream holding z then y.
         ``refine`` (needs ``synth``, latent -> picture): refine the symbols first."""
         z = self.h_a(y)
         z_sym = torch.round(z)[0].cpu().numpy().astype(np.int64)
@@ -321,12 +322,13 @@ class LatentCodec(nn.Module):
         sym_np = sym[0].cpu().numpy().astype(np.int64)
         zgroups = np.broadcast_to(np.arange(z_sym.shape[0])[:, None, None], z_sym.shape)
         zt = self.z_tables()
-        if merge:
-            secs = (coder.encode_parts([(z_sym, zgroups, zt), (sym_np, idx, gauss)]),)
+        rc = layout.range_coder
+        if layout.merge:
+            secs = (coder.encode_parts([(z_sym, zgroups, zt), (sym_np, idx, gauss)], rc),)
         else:
             secs = (
-                coder.encode_symbols(z_sym, zgroups, zt),
-                coder.encode_symbols(sym_np, idx, gauss),
+                coder.encode_symbols(z_sym, zgroups, zt, rc),
+                coder.encode_symbols(sym_np, idx, gauss, rc),
             )
         est = coder.estimate_bits(z_sym, zgroups, zt) + coder.estimate_bits(sym_np, idx, gauss)
         sym64 = torch.from_numpy(sym_np.astype(np.float64))[None]
@@ -340,18 +342,19 @@ class LatentCodec(nn.Module):
         y_prev: torch.Tensor | None,
         gauss: IntTables,
         device,
-        merge: bool = False,
+        layout: StreamLayout = SEPARATE_RANS,
     ):
-        """``sections``: (z, y), or with ``merge`` one stream of z then y (FLAG_ONE_STREAM)."""
+        """``sections``: (z, y), or with ``layout.merge`` one stream of z then y."""
+        merge = layout.merge
         if len(sections) != (1 if merge else 2):
             raise ValueError(f"{len(sections)} sections for one latent (merge={merge})")
         hz, wz = -(-shape_hw[0] // 4), -(-shape_hw[1] // 4)  # the hyper-analysis rounds up
         zshape = (self.cfg.nz, hz, wz)
         zgroups = np.broadcast_to(np.arange(self.cfg.nz)[:, None, None], zshape)
-        dz = coder.SymbolDecoder(sections[0])
+        dz = coder.SymbolDecoder(sections[0], layout.range_coder)
         z_sym = dz.decode(zgroups, self.z_tables()).astype(np.int64)
         idx, mu_g_fx = self.entropy_params(z_sym, q, y_prev, tuple(shape_hw))
-        dy = dz if merge else coder.SymbolDecoder(sections[1])
+        dy = dz if merge else coder.SymbolDecoder(sections[1], layout.range_coder)
         sym_np = dy.decode(idx, gauss).astype(np.int64)
         sym64 = torch.from_numpy(sym_np.astype(np.float64))[None]
         ref = torch.empty(0, device=device)
@@ -409,21 +412,27 @@ class IntraCodec(LatentCodec):
         x: torch.Tensor,
         q: int,
         gauss: IntTables,
-        merge: bool = False,
+        layout: StreamLayout = SEPARATE_RANS,
         refine: Refine | None = None,
     ) -> CodedFrame:
         y = self.g_a(x)
         sections, y_hat, sym, mu, est = self.compress_latent(
-            y, q, None, gauss, merge, refine, lambda yh: self.g_s(yh)[0]
+            y, q, None, gauss, layout, refine, lambda yh: self.g_s(yh)[0]
         )
         x_hat, feat = self.g_s(y_hat)
         return CodedFrame(sections, x_hat, feat, self.next_prior_input(sym, mu, q), est)
 
     @torch.no_grad()
     def decompress(
-        self, sections, hw: tuple[int, int], q: int, gauss: IntTables, device, merge: bool = False
+        self,
+        sections,
+        hw: tuple[int, int],
+        q: int,
+        gauss: IntTables,
+        device,
+        layout: StreamLayout = SEPARATE_RANS,
     ) -> CodedFrame:
-        y_hat, sym, mu = self.decompress_latent(sections, hw, q, None, gauss, device, merge)
+        y_hat, sym, mu = self.decompress_latent(sections, hw, q, None, gauss, device, layout)
         x_hat, feat = self.g_s(y_hat)
         return CodedFrame(tuple(sections), x_hat, feat, self.next_prior_input(sym, mu, q), 0.0)
 
@@ -472,13 +481,13 @@ class InterCodec(LatentCodec):
         ref_feat: torch.Tensor,
         y_prev: torch.Tensor,
         gauss: IntTables,
-        merge: bool = False,
+        layout: StreamLayout = SEPARATE_RANS,
         refine: Refine | None = None,
     ) -> CodedFrame:
         ctx_enc, ctx_dec = self.contexts(ref_feat, x)
         y = self.g_a(x, ctx_enc)
         sections, y_hat, sym, mu, est = self.compress_latent(
-            y, q, y_prev, gauss, merge, refine, lambda yh: self.g_s(yh, ctx_dec)[0]
+            y, q, y_prev, gauss, layout, refine, lambda yh: self.g_s(yh, ctx_dec)[0]
         )
         x_hat, feat = self.g_s(y_hat, ctx_dec)
         return CodedFrame(sections, x_hat, feat, self.next_prior_input(sym, mu, q), est)
@@ -493,9 +502,9 @@ class InterCodec(LatentCodec):
         y_prev: torch.Tensor,
         gauss: IntTables,
         device,
-        merge: bool = False,
+        layout: StreamLayout = SEPARATE_RANS,
     ) -> CodedFrame:
         _, ctx_dec = self.contexts(ref_feat, None)
-        y_hat, sym, mu = self.decompress_latent(sections, hw, q, y_prev, gauss, device, merge)
+        y_hat, sym, mu = self.decompress_latent(sections, hw, q, y_prev, gauss, device, layout)
         x_hat, feat = self.g_s(y_hat, ctx_dec)
         return CodedFrame(tuple(sections), x_hat, feat, self.next_prior_input(sym, mu, q), 0.0)

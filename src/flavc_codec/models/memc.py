@@ -20,7 +20,7 @@ Motion estimation and compensation instead of feature-level attention, DCVC-styl
   variant.
 
 Payload sections of a P-frame: (z, y, motion z, motion y), ``num_sections = 4``; with
-``merge`` (header flag FLAG_ONE_STREAM) two: (content z+y, motion z+y), one rANS stream each.
+``layout.merge`` (header flag FLAG_ONE_STREAM) two: (content z+y, motion z+y), one stream each.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..entropy.coder import SEPARATE_RANS, StreamLayout
 from ..entropy.tables import IntTables
 from .codecs import IN_CH, CodedFrame, FrameOut, LatentCodec
 from .intnet import IntConv2d
@@ -175,19 +176,19 @@ class MEMCInterCodec(LatentCodec):
         ref_feat: torch.Tensor,
         y_prev: torch.Tensor,
         gauss: IntTables,
-        merge: bool = False,
+        layout: StreamLayout = SEPARATE_RANS,
         refine=None,
     ) -> CodedFrame:
         """``refine`` (a ``codecs.Refine``) refines the content latent; the motion latent
         is coded as analysed."""
         flow = self.flow(x, ref_feat)
         msec, m_hat, _, _, mest = self.mv.compress_latent(
-            self.mv_a(flow / FLOW_SCALE), q, None, gauss, merge
+            self.mv_a(flow / FLOW_SCALE), q, None, gauss, layout
         )
         ctx = self.context(ref_feat, self.flow_from_latent(m_hat))
         y = self.g_a(x, ctx)
         sec, y_hat, sym, mu, est = self.compress_latent(
-            y, q, y_prev, gauss, merge, refine, lambda yh: self.g_s(yh, ctx)[0]
+            y, q, y_prev, gauss, layout, refine, lambda yh: self.g_s(yh, ctx)[0]
         )
         x_hat, feat = self.g_s(y_hat, ctx)
         return CodedFrame((*sec, *msec), x_hat, feat, self.next_prior_input(sym, mu, q), est + mest)
@@ -202,18 +203,18 @@ class MEMCInterCodec(LatentCodec):
         y_prev: torch.Tensor,
         gauss: IntTables,
         device,
-        merge: bool = False,
+        layout: StreamLayout = SEPARATE_RANS,
     ) -> CodedFrame:
-        # (z, y, motion z, motion y), or with ``merge`` (FLAG_ONE_STREAM) (content, motion)
-        need = self.num_sections // 2 if merge else self.num_sections
+        # (z, y, motion z, motion y), or with ``layout.merge`` (content, motion)
+        need = self.num_sections // 2 if layout.merge else self.num_sections
         if len(sections) != need:
             from ..errors import FlavcError
 
             raise FlavcError(f"memc P-frame needs {need} payload sections, got {len(sections)}")
         k = need // 2
-        m_hat, _, _ = self.mv.decompress_latent(sections[k:], hw, q, None, gauss, device, merge)
+        m_hat, _, _ = self.mv.decompress_latent(sections[k:], hw, q, None, gauss, device, layout)
         ctx = self.context(ref_feat, self.flow_from_latent(m_hat))
-        y_hat, sym, mu = self.decompress_latent(sections[:k], hw, q, y_prev, gauss, device, merge)
+        y_hat, sym, mu = self.decompress_latent(sections[:k], hw, q, y_prev, gauss, device, layout)
         x_hat, feat = self.g_s(y_hat, ctx)
         return CodedFrame(tuple(sections), x_hat, feat, self.next_prior_input(sym, mu, q), 0.0)
 
