@@ -5,7 +5,10 @@ BD-rate against an anchor is measured only where the curves overlap, so when new
 reach higher quality the overlap window moves and the anchor figures of two runs compare
 different ranges (a clip can look worse against x264 with a curve that is better at every
 point). This compares the two flavc curves directly, per clip: BD-rate and BD-PSNR of new
-against old on (bpp, PSNR-YUV), and the top quality's PSNR.
+against old on (bpp, PSNR-YUV), and the top quality's PSNR. Where the results record the
+entropy model's ideal size (``estimated_bits``), also the bytes per frame spent over it
+(container framing and entropy-coder endings): with the same weights, a coder change shows
+there alone.
 
     python benchmarks/compare_runs.py OLD/eval.json NEW/eval.json [--json OUT]
 
@@ -29,6 +32,16 @@ def _curves(path: str) -> dict[str, list[dict]]:
     return {x["name"]: x["flavc"] for x in inputs if x.get("flavc")}
 
 
+def _excess(points: list[dict]) -> float | None:
+    """Mean over a curve's points of (file bytes - ideal bytes) per frame."""
+    vals = [
+        (p["bytes"] - p["estimated_bits"] / 8) / p["frames"]
+        for p in points
+        if p.get("estimated_bits") is not None and p.get("bytes") and p.get("frames")
+    ]
+    return sum(vals) / len(vals) if vals else None
+
+
 def compare(old_path: str, new_path: str) -> list[dict]:
     """Per clip present in both: new against old on flavc's own (bpp, PSNR-YUV) curves."""
     from flavc_codec.bench.bdrate import bd_psnr, bd_rate
@@ -46,6 +59,8 @@ def compare(old_path: str, new_path: str) -> list[dict]:
                 "bd_psnr": bd_psnr(ra, da, rb, db),
                 "top_psnr_old": max(da),
                 "top_psnr_new": max(db),
+                "excess_bytes_per_frame_old": _excess(a),
+                "excess_bytes_per_frame_new": _excess(b),
             }
         )
     return rows
@@ -64,18 +79,23 @@ def main() -> None:
     rows = compare(args.old, args.new)
     if not rows:
         raise SystemExit("error: the two results share no clip with flavc points")
-    print("| input | BD-rate new vs old | BD-PSNR | top PSNR old | top PSNR new |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| input | BD-rate new vs old | BD-PSNR | top PSNR old | top PSNR new "
+        "| bytes/frame over ideal old | new |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
-            f"| {r['input']} | {_fmt(r['bd_rate'], '+.1f')}% | {_fmt(r['bd_psnr'], '+.2f')} dB "
-            f"| {r['top_psnr_old']:.2f} | {r['top_psnr_new']:.2f} |"
+            f"| {r['input']} | {_fmt(r['bd_rate'], '+.2f')}% | {_fmt(r['bd_psnr'], '+.3f')} dB "
+            f"| {r['top_psnr_old']:.2f} | {r['top_psnr_new']:.2f} "
+            f"| {_fmt(r['excess_bytes_per_frame_old'], '.1f')} "
+            f"| {_fmt(r['excess_bytes_per_frame_new'], '.1f')} |"
         )
     rates = [r["bd_rate"] for r in rows if r["bd_rate"] is not None]
     if rates:
         better = sum(v < 0 for v in rates)
         mean = sum(rates) / len(rates)
-        print(f"\nmean BD-rate {mean:+.1f}% over {len(rates)} clips, {better} better")
+        print(f"\nmean BD-rate {mean:+.2f}% over {len(rates)} clips, {better} better")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"old": args.old, "new": args.new, "rows": rows}, f, indent=1)

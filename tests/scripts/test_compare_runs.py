@@ -40,3 +40,25 @@ def test_new_curve_at_the_same_psnr_for_fewer_bits_is_negative(tmp_path):
     assert rows["b"]["bd_rate"] == pytest.approx(25.0, abs=0.5)
     assert rows["a"]["bd_psnr"] > 0 > rows["b"]["bd_psnr"]
     assert rows["a"]["top_psnr_new"] == pytest.approx(31.8)
+
+
+def test_bytes_over_the_ideal_size_per_frame(tmp_path):
+    """With ``bytes``, ``frames`` and ``estimated_bits`` recorded, each row gives the bytes
+    per frame spent over the entropy model's ideal size, averaged over the curve."""
+    pts = [(0.10, 28.0), (0.15, 29.5), (0.21, 30.8)]
+
+    def write(path, excess):
+        flavc = [
+            {"bpp": b, "psnr_yuv": p, "bytes": 1000 * (i + 1) + 10 * excess, "frames": 10}
+            | {"estimated_bits": 8000 * (i + 1)}
+            for i, (b, p) in enumerate(pts)
+        ]
+        path.write_text(json.dumps({"video": {"inputs": [{"name": "a", "flavc": flavc}]}}))
+        return str(path)
+
+    (row,) = _module().compare(write(tmp_path / "o.json", 9.0), write(tmp_path / "n.json", 2.5))
+    assert row["excess_bytes_per_frame_old"] == pytest.approx(9.0)
+    assert row["excess_bytes_per_frame_new"] == pytest.approx(2.5)
+    old = _result(tmp_path / "plain.json", {"a": pts})  # no sizes recorded: None
+    (row,) = _module().compare(old, old)
+    assert row["excess_bytes_per_frame_old"] is None
