@@ -65,6 +65,11 @@ STAGES = (
     "joint_long14",
     "joint_long17",
     "soup1",
+    # flavc-light's third intra-then-joint cycle: 6000 intra-only steps on textured single
+    # frames, then 1500 joint steps on fresh crops (the caches of light_long19)
+    "light_intra3",
+    "light_long20",
+    # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
     # light_long18 is not listed: its validation gains did not carry to the eval clips
@@ -124,7 +129,8 @@ CACHES = tuple(
     "python -m flavc_codec.train.data select --src cache/pool_T8_128_s24.npy "
     "--out cache/train_tex_T8_128.npy --top 1250",
     f"{_BUILD} --out cache/train_T16_128.npy --T 16 --crop 128 --n 1500 --seed 25 --workers 1",
-    # fresh crops of the four kinds light_long17 reads, from new seeds (light_long19)
+    # fresh crops of the four kinds light_long17 reads, from new seeds (light_long19,
+    # light_intra3 with the photo stills, light_long20)
     f"{_BUILD} --out cache/train_T8_128_s28.npy --T 8 --crop 128 --n 1200 --seed 28",
     f"{_BUILD} --out cache/pool_T5_128_s26.npy --T 5 --crop 128 --n 8000 --seed 26",
     "python -m flavc_codec.train.data select --src cache/pool_T5_128_s26.npy "
