@@ -120,28 +120,27 @@ def encode_parts(parts, range_coder: bool = False) -> bytes:
         if range_coder:
             return _encode_range(ops)
         coder = constriction.stream.stack.AnsCoder()
-        for data, model, params in reversed(ops):
-            if data.size == 0:
-                continue
-            if params is None:
-                coder.encode_reverse(data, model)
-            else:
-                coder.encode_reverse(data, model, params)
+        _write(coder.encode_reverse, reversed(ops))  # a stack: read in reverse
         words = coder.get_compressed()
         return np.asarray(words, dtype="<u4").tobytes()
     finally:
         TIMER.seconds += time.perf_counter() - t0
 
 
-def _encode_range(ops: list) -> bytes:
-    enc = constriction.stream.queue.RangeEncoder()
+def _write(encode, ops) -> None:
+    """Pass each non-empty ``(data, model, params)`` operation to a coder's encode method."""
     for data, model, params in ops:
         if data.size == 0:
             continue
         if params is None:
-            enc.encode(data, model)
+            encode(data, model)
         else:
-            enc.encode(data, model, params)
+            encode(data, model, params)
+
+
+def _encode_range(ops: list) -> bytes:
+    enc = constriction.stream.queue.RangeEncoder()
+    _write(enc.encode, ops)
     words = np.asarray(enc.get_compressed(), dtype=np.uint32)
     full = words.astype(">u4").tobytes()
     if words.size == 0:
