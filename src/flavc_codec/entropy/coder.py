@@ -14,7 +14,7 @@ encoders write) stores big-endian 32-bit words and ends the stream at byte granu
 the encoder ends it with the point of the final interval that has the fewest significant
 bytes, keeps that ending only after decoding it back to the same symbols, and drops the
 zero bytes; the decoder reads missing bytes as zero. That is about 3 bits over the ideal
-length per stream, against about 35 for the rANS stack coder (``stack.AnsCoder``,
+length per stream, against about 34 for the rANS stack coder (``stack.AnsCoder``,
 little-endian words, flushed state), which streams without the flag use.
 """
 
