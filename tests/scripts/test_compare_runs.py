@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from scripthelp import load_script
 
 
 def _module():
-    path = ROOT / "benchmarks" / "compare_runs.py"
-    spec = importlib.util.spec_from_file_location("flavc_compare_runs", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/compare_runs.py", "flavc_compare_runs")
 
 
 def _result(path: Path, curves: dict[str, list[tuple[float, float]]]) -> str:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from scripthelp import load_script
 
 
 def test_reports_both_coders_and_the_range_coder_ends_shorter():
-    path = ROOT / "benchmarks" / "entropy_coders.py"
-    spec = importlib.util.spec_from_file_location("flavc_entropy_coders", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("benchmarks/entropy_coders.py", "flavc_entropy_coders")
     r = mod.run(streams=60, repeats=1)
     short, large = r["short_streams"], r["large_stream"]
     assert short["count"] == 60
