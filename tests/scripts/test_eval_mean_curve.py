@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from scripthelp import load_script
 
 
 def _eval_module():
-    spec = importlib.util.spec_from_file_location("flavc_eval", ROOT / "benchmarks" / "eval.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/eval.py", "flavc_eval")
 
 
 def _rows(points, n=3):

@@ -3,20 +3,16 @@ are gone (runs/ is not in git) keep the entries the previous recipe recorded."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import helpers_model
+from scripthelp import REPO, load_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "write_recipe.py"
+SCRIPT = REPO / "scripts" / "write_recipe.py"
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("write_recipe", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("scripts/write_recipe.py", "write_recipe")
 
 
 def test_new_stage_is_appended_to_the_recorded_ones(tmp_path, monkeypatch):
