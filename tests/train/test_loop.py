@@ -243,3 +243,33 @@ def test_keep_every_exports_loadable_snapshots_along_the_run(tmp_path):
     f, a, b = final.state_dict(), first.state_dict(), last.state_dict()
     assert all(torch.equal(b[k], f[k]) for k in f)  # parameters and tables
     assert any(not torch.equal(a[k], f[k]) for k in names)
+
+
+def test_intra_weight_weighs_the_i_frame_and_leaves_validation_alone(tmp_path):
+    from flavc_codec.train.loop import sequence_loss, validate
+
+    model = _light().eval()
+    seq = torch.from_numpy(
+        np.random.default_rng(2).integers(0, 256, (2, 3, 6, 16, 16), dtype=np.uint8)
+    ).float() / 255
+    q = torch.tensor([5, 40])
+    frames: list = []
+    with torch.no_grad():
+        torch.manual_seed(0)
+        plain, _, _ = sequence_loss(model, seq, q, TrainConfig(stage="joint"), frames)
+        torch.manual_seed(0)
+        heavy, _, _ = sequence_loss(model, seq, q, TrainConfig(stage="joint", intra_weight=3.0))
+    per_frame = [float(f[0].mean()) for f in frames]  # I, P, P
+    assert float(plain) == pytest.approx(sum(per_frame) / 3, rel=1e-5)
+    assert float(heavy) == pytest.approx((3 * per_frame[0] + sum(per_frame[1:])) / 5, rel=1e-5)
+    assert float(heavy) != pytest.approx(float(plain), rel=1e-4)
+    # validation scores the plain mean whatever the training config says
+    cache = tmp_path / "val.npy"
+    np.save(cache, (seq * 255).round().to(torch.uint8).numpy())
+    a = validate(model, cache, TrainConfig(), count=2, batch=2)
+    b = validate(model, cache, TrainConfig(intra_weight=3.0), count=2, batch=2)
+    assert a["loss"] == b["loss"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"intra_weight": 0}))
+    with pytest.raises(ValueError, match="intra_weight"):
+        TrainConfig.load(bad)

@@ -60,6 +60,11 @@ class TrainConfig:
     # (fp16, tables built), so points along the run can be validated and averaged
     # (train.average) instead of judging only the last weights
     keep_every: int = 0
+    # weight of the I-frame's loss against one P-frame's in a joint sequence (1: the plain
+    # mean over frames). The training sequences have 5-8 frames, so an I-frame gets a fifth
+    # to an eighth of the loss, while short clips and still images are mostly I-frames.
+    # Validation always scores the plain mean, so runs stay comparable.
+    intra_weight: float = 1.0
 
     @classmethod
     def load(cls, path: str | Path, **overrides) -> TrainConfig:
@@ -69,7 +74,10 @@ class TrainConfig:
         bad = set(d) - known
         if bad:
             raise ValueError(f"unknown config keys: {sorted(bad)}")
-        return cls(**d)
+        cfg = cls(**d)
+        if not cfg.intra_weight > 0:
+            raise ValueError(f"intra_weight must be > 0, got {cfg.intra_weight}")
+        return cfg
 
 
 def lambda_of(q: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
@@ -132,7 +140,14 @@ def sequence_loss(
         mses.append(distortion(out.x_hat.detach().clamp(0, 1), seq[:, i], "mse"))
         if frames is not None:
             frames.append((losses[-1].detach(), bpps[-1], mses[-1]))
-    loss = torch.stack(losses).mean()
+    if cfg.intra_weight != 1.0 and cfg.stage != "inter" and len(losses) > 1:
+        w = torch.ones(len(losses), device=losses[0].device, dtype=losses[0].dtype)
+        w[0] = cfg.intra_weight
+        stacked = torch.stack(losses)
+        wv = w.view(-1, *([1] * losses[0].dim()))
+        loss = (stacked * wv).mean() * len(losses) / w.sum()
+    else:
+        loss = torch.stack(losses).mean()
     bpp = torch.stack(bpps).mean()
     psnr = (10 * torch.log10(1 / torch.stack(mses).clamp_min(1e-10))).mean()
     return loss, bpp, psnr
@@ -177,7 +192,7 @@ def validate(
     if cfg is None:  # standalone: the lambdas the weights were trained with
         lo, hi = model.lambda_range
         cfg = TrainConfig(lambda_min=lo, lambda_max=hi)
-    cfg = dataclasses.replace(cfg, stage="joint", freeze_intra=False)
+    cfg = dataclasses.replace(cfg, stage="joint", freeze_intra=False, intra_weight=1.0)
     n = min(count, len(ds))
     if n == 0:
         raise ValueError(f"{data}: no sequences")
