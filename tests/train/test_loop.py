@@ -249,9 +249,12 @@ def test_intra_weight_weighs_the_i_frame_and_leaves_validation_alone(tmp_path):
     from flavc_codec.train.loop import sequence_loss, validate
 
     model = _light().eval()
-    seq = torch.from_numpy(
-        np.random.default_rng(2).integers(0, 256, (2, 3, 6, 16, 16), dtype=np.uint8)
-    ).float() / 255
+    seq = (
+        torch.from_numpy(
+            np.random.default_rng(2).integers(0, 256, (2, 3, 6, 16, 16), dtype=np.uint8)
+        ).float()
+        / 255
+    )
     q = torch.tensor([5, 40])
     frames: list = []
     with torch.no_grad():
