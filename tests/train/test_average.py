@@ -107,3 +107,10 @@ def test_bad_input_is_one_error_line(pair, tmp_path, capsys):
         assert main(argv) == 1
         out = capsys.readouterr().out
         assert out.startswith("error: ") and out.count("\n") == 1, out
+
+
+def test_out_in_a_new_folder_is_created(pair, tmp_path, capsys):
+    out = tmp_path / "new" / "dir" / "soup.safetensors"
+    assert main([str(pair[0]), str(pair[1]), "--out", str(out)]) == 0
+    assert load_weights(out).cfg.name == VARIANT
+    assert json.loads(capsys.readouterr().out)["out"] == str(out)

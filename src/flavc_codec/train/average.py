@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         # the first file's config (it gives the lambdas) plus what was averaged
         first = (weights_info(a.weights[0]).get("recipe") or {}).get("config") or {}
         recipe = _recipe(a.weights, mix, first)
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         h = save_weights(model, Path(a.out), recipe)
     except (FlavcError, ValueError, OSError) as exc:
         print(f"error: {exc}")
