@@ -27,8 +27,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
 
 
 def _curves(path: str) -> dict[str, list[dict]]:
-    with open(path) as f:
-        inputs = json.load(f)["video"]["inputs"]
+    """The flavc points per clip of an ``eval.py`` result; a missing or foreign file is one
+    error line, not a traceback."""
+    try:
+        with open(path) as f:
+            inputs = json.load(f)["video"]["inputs"]
+    except OSError as exc:
+        raise SystemExit(f"error: {path}: {exc.strerror or exc}") from None
+    except (ValueError, KeyError, TypeError):
+        raise SystemExit(f"error: {path}: not an eval.py result (no video inputs)") from None
     return {x["name"]: x["flavc"] for x in inputs if x.get("flavc")}
 
 

@@ -69,6 +69,12 @@ STAGES = (
     # frames, then 1500 joint steps on fresh crops (the caches of light_long19)
     "light_intra3",
     "light_long20",
+    # flavc-light's fourth cycle: the same intra stage (seed 21), the same joint stage
+    # (light_long21, which raised the smooth 5-frame P-frame loss 0.1%), then a second joint
+    # stage with the smooth 5-frame crops added (light_long22)
+    "light_intra4",
+    "light_long21",
+    "light_long22",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)

@@ -56,3 +56,14 @@ def test_bytes_over_the_ideal_size_per_frame(tmp_path):
     old = _result(tmp_path / "plain.json", {"a": pts})  # no sizes recorded: None
     (row,) = _module().compare(old, old)
     assert row["excess_bytes_per_frame_old"] is None
+
+
+def test_missing_or_foreign_result_is_one_error_line(tmp_path):
+    ok = _result(tmp_path / "ok.json", {"a": [(0.1, 28.0), (0.2, 30.0)]})
+    (tmp_path / "other.json").write_text(json.dumps({"images": []}))
+    (tmp_path / "text.json").write_text("not json")
+    for bad in ("missing.json", "other.json", "text.json"):
+        with pytest.raises(SystemExit) as e:
+            _module().compare(ok, str(tmp_path / bad))
+        msg = str(e.value.code)
+        assert msg.startswith("error: ") and bad in msg and "\n" not in msg
