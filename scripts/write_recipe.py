@@ -75,6 +75,7 @@ STAGES = (
     "light_intra4",
     "light_long21",
     "light_long22",
+    # light_long23 (a third joint stage, seed 23) is not listed: own curve +0.10%, 5/10 clips
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
