@@ -66,6 +66,11 @@ class TrainConfig:
     # Validation always scores the plain mean, so runs stay comparable.
     intra_weight: float = 1.0
 
+    def __post_init__(self) -> None:
+        # here, not in load(): configs built in Python (and dataclasses.replace) are checked too
+        if not self.intra_weight > 0:
+            raise ValueError(f"intra_weight must be > 0, got {self.intra_weight}")
+
     @classmethod
     def load(cls, path: str | Path, **overrides) -> TrainConfig:
         d = json.loads(Path(path).read_text())
@@ -74,10 +79,7 @@ class TrainConfig:
         bad = set(d) - known
         if bad:
             raise ValueError(f"unknown config keys: {sorted(bad)}")
-        cfg = cls(**d)
-        if not cfg.intra_weight > 0:
-            raise ValueError(f"intra_weight must be > 0, got {cfg.intra_weight}")
-        return cfg
+        return cls(**d)
 
 
 def lambda_of(q: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
@@ -143,9 +145,8 @@ def sequence_loss(
     if cfg.intra_weight != 1.0 and cfg.stage != "inter" and len(losses) > 1:
         w = torch.ones(len(losses), device=losses[0].device, dtype=losses[0].dtype)
         w[0] = cfg.intra_weight
-        stacked = torch.stack(losses)
-        wv = w.view(-1, *([1] * losses[0].dim()))
-        loss = (stacked * wv).mean() * len(losses) / w.sum()
+        # weighted mean over frames (first axis), then the mean over samples
+        loss = torch.tensordot(w, torch.stack(losses), dims=1).mean() / w.sum()
     else:
         loss = torch.stack(losses).mean()
     bpp = torch.stack(bpps).mean()
