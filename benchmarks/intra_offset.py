@@ -14,9 +14,12 @@ loop writes (container included, as in the eval); PSNR-YUV = mean of per-frame P
 I-frame refinement off (``refine_intra=0``), the drift guard on (``--drift-guard``); with an
 I-frame offset the guard compares P-frames with the first P-frame after the I-frame, not
 with the (boosted) I-frame, and the I-frames it inserts are coded at the base quality
-(GOP positions count from them too). Default clips: training sources (never the eval
-clips). Writes ``benchmarks/results/intra_offset.json`` (``key_offset_p<N>.json`` with
-``--key-period N``).
+(GOP positions count from them too). ``--weights``: other weights than the shipped ones;
+``--base-weights``: code the reference curve (offset 0) with these instead, and compare
+every offset, 0 included, with it (weights trained for an offset against those they would
+replace). Default clips: training sources (never the eval clips). Writes
+``benchmarks/results/intra_offset.json`` (``key_offset_p<N>.json`` with ``--key-period N``;
+``--out`` elsewhere).
 
     python benchmarks/intra_offset.py [CLIP ...] [--offsets 0,4,8,14] [--frames 96]
     python benchmarks/intra_offset.py --key-period 4 --offsets 0,4,8
@@ -56,6 +59,7 @@ def curve(
     intra_period: int,
     guard: float,
     key_period: int = 0,
+    weights: str | None = None,
 ) -> list[dict]:
     from flavc_codec.bitstream import FRAME_I
     from flavc_codec.codec import Encoder, encode_with
@@ -90,7 +94,9 @@ def curve(
 
     points = []
     for q in qualities:
-        enc = OffsetEncoder(model, q, intra_period, "cpu", refine_intra=0, drift_guard=guard)
+        enc = OffsetEncoder(
+            model, q, intra_period, "cpu", weights, refine_intra=0, drift_guard=guard
+        )
         with tempfile.TemporaryDirectory() as tmp:
             # encode_file's own loop (stream written by StreamWriter, per-frame PSNR-YUV),
             # with this encoder in place of the one encode_file would build
@@ -121,6 +127,13 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--key-period", type=int, default=0, help="boost every N-th P-frame, not the I-frames"
     )
+    ap.add_argument("--weights", default=None, help="weights file; default the shipped ones")
+    ap.add_argument(
+        "--base-weights",
+        default=None,
+        help="code the reference curve (offset 0) with these weights instead, so weights "
+        "trained for an offset are measured against the weights they would replace",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
@@ -141,6 +154,8 @@ def main(argv=None) -> int:
     guard = DRIFT_GUARD_DB if a.drift_guard is None else a.drift_guard
     out = {
         "model": a.model,
+        "weights": a.weights,
+        "base_weights": a.base_weights,
         "frames": a.frames,
         "intra_period": a.intra_period,
         "key_period": a.key_period,
@@ -148,13 +163,16 @@ def main(argv=None) -> int:
         "clips": {},
     }
     for clip in clips:
-        curves = {
-            k: curve(clip, a.frames, a.model, k, a.qualities, a.intra_period, guard, a.key_period)
-            for k in a.offsets
-        }
-        base = curves[0]
+        args = (a.qualities, a.intra_period, guard, a.key_period)
+        curves = {k: curve(clip, a.frames, a.model, k, *args, a.weights) for k in a.offsets}
+        if a.base_weights:  # every offset, 0 included, against the other weights' offset 0
+            base = curve(clip, a.frames, a.model, 0, *args, a.base_weights)
+            curves["base"] = base
+            compared = a.offsets
+        else:
+            base, compared = curves[0], a.offsets[1:]
         bd = {}
-        for k in a.offsets[1:]:
+        for k in compared:
             c = curves[k]
             bd[k] = bd_rate(
                 [p["bpp"] for p in base],

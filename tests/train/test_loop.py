@@ -276,3 +276,46 @@ def test_intra_weight_weighs_the_i_frame_and_leaves_validation_alone(tmp_path):
     bad.write_text(json.dumps({"intra_weight": 0}))
     with pytest.raises(ValueError, match="intra_weight"):
         TrainConfig.load(bad)
+
+
+def test_key_period_codes_key_p_frames_at_the_offset_quality(tmp_path):
+    """P-frames at positions key_period, 2*key_period, ... are coded at q + key_offset
+    (clamped to 63) with that quality's lambda; the others, and validation, at q."""
+    from flavc_codec.models.codecs import NUM_QUALITIES
+    from flavc_codec.train.loop import distortion, lambda_of, sequence_loss, validate
+
+    model = _light().eval()
+    seq = (
+        torch.from_numpy(
+            np.random.default_rng(3).integers(0, 256, (2, 5, 6, 16, 16), dtype=np.uint8)
+        ).float()
+        / 255
+    )
+    q = torch.tensor([5, 50])
+    cfg = TrainConfig(stage="joint", key_period=2, key_offset=20)
+    with torch.no_grad():
+        torch.manual_seed(0)
+        got, _, _ = sequence_loss(model, seq, q, cfg)
+        torch.manual_seed(0)
+        plain, _, _ = sequence_loss(model, seq, q, TrainConfig(stage="joint"))
+        torch.manual_seed(0)  # by hand: I at q, P at q, q+20, q, q+20 (50 + 20 -> 63)
+        key_q = torch.tensor([25, NUM_QUALITIES - 1])
+        out = model.intra(seq[:, 0], q)
+        npix = 4 * 16 * 16
+        losses = []
+        for i in range(5):
+            if i:
+                out = model.inter(seq[:, i], key_q if i % 2 == 0 else q, out.feat, out.y_prev)
+            qi = key_q if i and i % 2 == 0 else q
+            bpp = (out.bits_y + out.bits_z) / npix
+            losses.append(bpp + lambda_of(qi, cfg) * distortion(out.x_hat, seq[:, i], "mse"))
+    assert float(got) == pytest.approx(float(torch.stack(losses).mean()), rel=1e-5)
+    assert float(got) != pytest.approx(float(plain), rel=1e-4)
+    cache = tmp_path / "val.npy"
+    np.save(cache, (seq * 255).round().to(torch.uint8).numpy())
+    a = validate(model, cache, TrainConfig(), count=2, batch=2)
+    b = validate(model, cache, cfg, count=2, batch=2)
+    assert a["loss"] == b["loss"]
+    for bad in ({"key_period": -1}, {"key_offset": 64}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            TrainConfig(**bad)

@@ -65,11 +65,24 @@ class TrainConfig:
     # to an eighth of the loss, while short clips and still images are mostly I-frames.
     # Validation always scores the plain mean, so runs stay comparable.
     intra_weight: float = 1.0
+    # hierarchical quality in low delay (as DCVC-DC): with key_period N > 0, the P-frames
+    # at sequence positions N, 2N, ... are coded at quality q + key_offset (clamped to 63)
+    # with that quality's lambda, so the frames after them learn to live off a better
+    # reference. Validation scores every frame at q, so runs stay comparable.
+    key_period: int = 0
+    key_offset: int = 0
 
     def __post_init__(self) -> None:
         # here, not in load(): configs built in Python (and dataclasses.replace) are checked too
         if not self.intra_weight > 0:
             raise ValueError(f"intra_weight must be > 0, got {self.intra_weight}")
+        if self.key_period < 0:
+            raise ValueError(f"key_period must be >= 0, got {self.key_period}")
+        if not -(NUM_QUALITIES - 1) <= self.key_offset <= NUM_QUALITIES - 1:
+            raise ValueError(
+                f"key_offset must be -{NUM_QUALITIES - 1}..{NUM_QUALITIES - 1}, "
+                f"got {self.key_offset}"
+            )
 
     @classmethod
     def load(cls, path: str | Path, **overrides) -> TrainConfig:
@@ -134,10 +147,14 @@ def sequence_loss(
         if frames is not None:
             frames.append((losses[-1].detach(), bpps[-1], mses[-1]))
     for i in range(1, t):
-        out = model.inter(seq[:, i], q, out.feat, out.y_prev)
+        qi, lam_i = q, lam
+        if cfg.key_period and i % cfg.key_period == 0:
+            qi = (q + cfg.key_offset).clamp(0, NUM_QUALITIES - 1)
+            lam_i = lambda_of(qi, cfg)
+        out = model.inter(seq[:, i], qi, out.feat, out.y_prev)
         bpp = (out.bits_y + out.bits_z) / npix
         mse = distortion(out.x_hat, seq[:, i], cfg.distortion)
-        losses.append(bpp + lam * mse)
+        losses.append(bpp + lam_i * mse)
         bpps.append(bpp.detach())
         mses.append(distortion(out.x_hat.detach().clamp(0, 1), seq[:, i], "mse"))
         if frames is not None:
@@ -193,7 +210,9 @@ def validate(
     if cfg is None:  # standalone: the lambdas the weights were trained with
         lo, hi = model.lambda_range
         cfg = TrainConfig(lambda_min=lo, lambda_max=hi)
-    cfg = dataclasses.replace(cfg, stage="joint", freeze_intra=False, intra_weight=1.0)
+    cfg = dataclasses.replace(
+        cfg, stage="joint", freeze_intra=False, intra_weight=1.0, key_period=0
+    )
     n = min(count, len(ds))
     if n == 0:
         raise ValueError(f"{data}: no sequences")
