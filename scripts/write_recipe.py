@@ -76,6 +76,10 @@ STAGES = (
     "light_long21",
     "light_long22",
     # light_long23 (a third joint stage, seed 23) is not listed: own curve +0.10%, 5/10 clips
+    # flavc-light's fifth cycle: the fourth's three configs with seeds 24, 24, 25
+    "light_intra5",
+    "light_long24",
+    "light_long25",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
