@@ -174,6 +174,14 @@ def main(argv=None) -> int:
         help="dB; a P-frame this far below the last I-frame is coded as I (0 = off; "
         "default: the encoder's)",
     )
+    ap.add_argument(
+        "--key-period",
+        type=int,
+        default=None,
+        help="code every N-th P-frame of a GOP at quality q + --key-offset (0 = off; "
+        "default: as the weights were trained)",
+    )
+    ap.add_argument("--key-offset", type=int, default=None, help="see --key-period")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--no-kodak", action="store_true")
     ap.add_argument("--no-video", action="store_true")
@@ -194,6 +202,8 @@ def main(argv=None) -> int:
         refine=a.refine,
         refine_intra=a.refine_intra,
         drift_guard=a.drift_guard,
+        key_period=a.key_period,
+        key_offset=a.key_offset,
         progress=not a.quiet,
         with_msssim=not a.no_msssim,
         print_table=False,

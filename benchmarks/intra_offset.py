@@ -94,8 +94,16 @@ def curve(
 
     points = []
     for q in qualities:
-        enc = OffsetEncoder(
-            model, q, intra_period, "cpu", weights, refine_intra=0, drift_guard=guard
+        enc = OffsetEncoder(  # key frames are placed here, not by the encoder's own structure
+            model,
+            q,
+            intra_period,
+            "cpu",
+            weights,
+            refine_intra=0,
+            drift_guard=guard,
+            key_period=0,
+            key_offset=0,
         )
         with tempfile.TemporaryDirectory() as tmp:
             # encode_file's own loop (stream written by StreamWriter, per-frame PSNR-YUV),

@@ -269,6 +269,24 @@ def test_encode_with_refinement(runner, encoded, tmp_path, light_weights):
     assert "--refine" in r.stdout and "--refine-intra" in r.stdout
 
 
+def test_encode_with_key_p_frames(runner, encoded, tmp_path, light_weights):
+    """--key-period/--key-offset: every 2nd P-frame after an I-frame carries q + 7 in the
+    stream; out-of-range values are usage errors, not tracebacks."""
+    from flavc_codec.bitstream import StreamReader
+
+    src, _, _ = encoded
+    stream = tmp_path / "k.flv"
+    args = ["encode", str(src), str(stream), "--model", "flavc-light", "-q", "20", "--quiet"]
+    args += ["--weights", str(light_weights), "--intra-period", "-1", "--device", "cpu"]
+    r = runner.invoke(main, [*args, "--key-period", "2", "--key-offset", "7"])
+    assert r.exit_code == 0, r.output
+    with StreamReader(stream) as rd:
+        assert [e.quality for e in rd.index] == [20, 20, 27, 20]
+    for bad in (["--key-period", "-1"], ["--key-offset", "64"]):
+        r = runner.invoke(main, [*args, *bad])
+        assert r.exit_code == 2 and "Traceback" not in r.output
+
+
 def test_info_does_not_import_torch(encoded):
     _, stream, _ = encoded
     code = textwrap.dedent(f"""

@@ -162,6 +162,64 @@ def test_drift_guard_recodes_a_diverged_p_frame_as_intra(model_weights, guard, t
     assert enc.guard_intra == types.count("I") - 1
 
 
+@pytest.mark.parametrize("q", [30, 60])
+def test_key_p_frames_at_an_offset_quality(model_weights, q):
+    """key_period/key_offset: the P-frames at GOP positions 2, 4, ... after each I-frame
+    (a drift-guard I-frame too) carry q + 9, clamped to 63, the rest q; the decoder
+    follows each frame's quality, bit for bit."""
+    from flavc_codec.io.reader import SourceInfo
+
+    w = model_weights["flavc-light"]
+    frames = synthetic_frames(47, 31, 7, seed=7)
+    enc = Encoder("flavc-light", q, -1, "cpu", w, key_period=2, key_offset=9)
+    assert enc.header(SourceInfo(47, 31, 30, 1, 7, "yuv420p", 1, 1, 1, 1)).quality == q
+    dec = Decoder(enc.header(SourceInfo(47, 31, 30, 1, 7, "yuv420p", 1, 1, 1, 1)), "cpu", w)
+    got = []
+    for i, f in enumerate(frames):
+        if i == 4:
+            enc._i_psnr = 1000.0  # the guard recodes frame 4 as an I-frame, at q
+        chunk, rec, _ = enc.encode(f)
+        got.append(("IP"[chunk.frame_type], chunk.quality))
+        for a, b in zip(dec.decode(chunk, i).planes, rec.planes, strict=True):
+            np.testing.assert_array_equal(a, b)
+    k = min(63, q + 9)
+    assert got == [("I", q), ("P", q), ("P", k), ("P", q), ("I", q), ("P", q), ("P", k)]
+
+
+def test_key_structure_defaults_to_the_weights_training(tmp_path):
+    """Weights whose last stage trained key P-frames are encoded that way unless told
+    otherwise; weights trained without (and bad metadata) code every frame at q."""
+    import torch
+
+    from flavc_codec.models.flavc import FLAVC, save_weights
+    from flavc_codec.models.registry import get_variant
+
+    torch.manual_seed(0)
+    model = FLAVC(get_variant("flavc-light")).eval()
+    model.update_tables()
+    for i, (cfg, want) in enumerate(
+        (
+            ({"key_period": 4, "key_offset": 6}, (4, 6)),
+            ({"key_period": 0, "key_offset": 6}, (0, 0)),
+            ({"key_period": 4, "key_offset": 99}, (0, 0)),
+            ({"key_period": "x"}, (0, 0)),
+            ({}, (0, 0)),
+        )
+    ):
+        path = tmp_path / f"k{i}.safetensors"
+        save_weights(model, path, {"config": cfg})
+        enc = Encoder("flavc-light", 20, 32, "cpu", path)
+        assert (enc.key_period, enc.key_offset) == want
+    enc = Encoder("flavc-light", 20, 32, "cpu", path, key_period=3, key_offset=-2)
+    assert (enc.key_period, enc.key_offset) == (3, -2)
+
+
+@pytest.mark.parametrize("kw", [{"key_period": -1}, {"key_offset": 64}, {"key_offset": -64}])
+def test_key_structure_out_of_range(model_weights, kw):
+    with pytest.raises(FlavcError, match="key"):
+        Encoder("flavc-light", 20, 32, "cpu", model_weights["flavc-light"], **kw)
+
+
 def test_drift_guard_out_of_range(model_weights):
     with pytest.raises(FlavcError, match="drift guard"):
         Encoder("flavc-light", 20, 32, "cpu", model_weights["flavc-light"], drift_guard=-1)
@@ -208,6 +266,18 @@ def test_quality_out_of_range(make_clip, tmp_path, light_weights, q):
 def test_intra_period_out_of_range(light_weights, period):
     with pytest.raises(FlavcError, match="intra period"):
         Encoder("flavc-light", intra_period=period, device="cpu", weights=light_weights)
+
+
+def test_weights_rewritten_in_place_are_loaded_again(tmp_path):
+    """The model cache must not serve the old model (and write the old hash into the
+    header) once a weights file is replaced, as a new export does."""
+    path, h1 = build_weights(tmp_path, "flavc-light", seed=1)
+    assert Encoder("flavc-light", 20, 32, "cpu", path).hash == h1
+    st = path.stat()
+    _, h2 = build_weights(tmp_path, "flavc-light", seed=2)  # same path, same size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # written a ms later
+    assert h2 != h1 and path.stat().st_size == st.st_size
+    assert Encoder("flavc-light", 20, 32, "cpu", path).hash == h2
 
 
 def test_model_and_weights_mismatch(light_weights, tmp_path):

@@ -43,6 +43,24 @@ DRIFT_GUARD_OPTION = click.option(
     "instead (stops error propagation from diverging); 0 = off",
 )
 
+# Hierarchical quality in low delay, shared by `encode` and `bench`; the defaults (None)
+# come from the weights (models.flavc.FLAVC.key_structure), so --help needs no torch.
+KEY_PERIOD_OPTION = click.option(
+    "--key-period",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="code every N-th P-frame after an I-frame at quality + --key-offset (a better "
+    "reference for the frames after it; 0 = off) [default: as the weights were trained, "
+    "off for weights trained without]",
+)
+KEY_OFFSET_OPTION = click.option(
+    "--key-offset",
+    type=click.IntRange(-63, 63),
+    default=None,
+    help="quality offset of the key P-frames (clamped to 0..63) [default: as the weights "
+    "were trained]",
+)
+
 
 class FlavcGroup(click.Group):
     """Turns user errors into one ``error:`` line and a non-zero exit, never a traceback
@@ -129,6 +147,8 @@ def main():
 @REFINE_OPTION
 @REFINE_INTRA_OPTION
 @DRIFT_GUARD_OPTION
+@KEY_PERIOD_OPTION
+@KEY_OFFSET_OPTION
 @click.option("--threads", type=int, default=None, help="CPU threads")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--quiet", is_flag=True, help="no progress bar")
@@ -144,6 +164,8 @@ def encode(
     refine,
     refine_intra,
     drift_guard,
+    key_period,
+    key_offset,
     threads,
     as_json,
     quiet,
@@ -169,6 +191,8 @@ def encode(
         refine=refine,
         refine_intra=refine_intra,
         drift_guard=drift_guard,
+        key_period=key_period,
+        key_offset=key_offset,
     )
     if as_json:
         click.echo(json.dumps(st.as_dict(), indent=1))
@@ -271,6 +295,8 @@ def demo(model, quality, size, frames, device, keep):
 @REFINE_OPTION
 @REFINE_INTRA_OPTION
 @DRIFT_GUARD_OPTION
+@KEY_PERIOD_OPTION
+@KEY_OFFSET_OPTION
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None)
 def bench(
@@ -286,6 +312,8 @@ def bench(
     refine,
     refine_intra,
     drift_guard,
+    key_period,
+    key_offset,
     json_path,
     plot_path,
 ):
@@ -310,6 +338,8 @@ def bench(
         refine=refine,
         refine_intra=refine_intra,
         drift_guard=drift_guard,
+        key_period=key_period,
+        key_offset=key_offset,
         json_path=json_path,
         plot_path=plot_path,
     )

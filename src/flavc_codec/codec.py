@@ -73,7 +73,7 @@ def check_size(width: int, height: int, what: str) -> None:
         )
 
 
-_MODELS: dict[tuple[str, str], tuple[FLAVC, str]] = {}
+_MODELS: dict[tuple[str, int, int, str], tuple[FLAVC, str]] = {}
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -104,8 +104,14 @@ def _weight_candidates() -> list[Path]:
 
 
 def get_model(weights: str | Path, device: torch.device) -> tuple[FLAVC, str]:
-    """Load (and cache) a weights file; returns (model, hash)."""
-    key = (str(Path(weights).resolve()), str(device))
+    """Load (and cache) a weights file; returns (model, hash). The cache key includes the
+    file's size and mtime, so a file rewritten in place (a new export) is loaded again."""
+    path = Path(weights).resolve()
+    try:
+        st = path.stat()
+    except OSError:
+        raise FlavcError(f"weights file not found: {weights}") from None
+    key = (str(path), st.st_size, st.st_mtime_ns, str(device))
     if key not in _MODELS:
         model = load_weights(weights, device)
         # Coding never trains: encoder-side refinement then differentiates the latent only
@@ -291,6 +297,8 @@ class Encoder:
         refine: int = 0,
         drift_guard: float = DRIFT_GUARD_DB,
         refine_intra: int | None = None,
+        key_period: int | None = None,
+        key_offset: int | None = None,
     ):
         """``pad64=True`` writes a stream as the first 1.0 encoder did: without FLAG_PAD16
         (pictures padded to a multiple of 64) and without FLAG_ONE_STREAM (separate z and
@@ -303,7 +311,12 @@ class Encoder:
         ``drift_guard=D`` (dB, 0 = off): a P-frame whose PSNR-YUV falls more than D below
         the last I-frame's is coded again as an I-frame. Recurrent inter coding can drift
         and then diverge on fast motion at low quality (a 30-frame QCIF clip fell from 26 to
-        7 dB at quality 0); the decoder follows each frame's type, so nothing else changes."""
+        7 dB at quality 0); the decoder follows each frame's type, so nothing else changes.
+        ``key_period=N``, ``key_offset=K`` (hierarchical quality in low delay): the P-frames
+        at GOP positions N, 2N, ... (counted from the last I-frame) are coded at quality
+        q + K, clamped to 0..63; None = what the weights were trained with
+        (``FLAVC.key_structure``, (0, 0) for weights trained without), 0 = off. Each frame
+        carries its quality, so any decoder reads the stream."""
         if not 0 <= int(quality) < NUM_QUALITIES:
             raise FlavcError(f"quality must be 0..{NUM_QUALITIES - 1}, got {quality}")
         refine_intra = resolve_refine_intra(refine, refine_intra)
@@ -314,6 +327,11 @@ class Encoder:
             raise FlavcError("intra period must be -1 or 1..65535")
         if not 0.0 <= float(drift_guard) <= 100.0:
             raise FlavcError(f"drift guard must be 0..100 dB, got {drift_guard}")
+        if key_period is not None and not 0 <= int(key_period) <= 65535:
+            raise FlavcError(f"key period must be 0..65535, got {key_period}")
+        top = NUM_QUALITIES - 1
+        if key_offset is not None and not -top <= int(key_offset) <= top:
+            raise FlavcError(f"key offset must be -{top}..{top}, got {key_offset}")
         self.device = resolve_device(device)
         variant = get_variant(model)
         wpath = Path(weights) if weights else default_weights_path(variant.name)
@@ -325,6 +343,10 @@ class Encoder:
                 f"weights {wpath.name} are for '{self.model.cfg.name}', not '{variant.name}'"
             )
         self.quality = int(quality)
+        period, offset = self.model.key_structure
+        self.key_period = period if key_period is None else int(key_period)
+        self.key_offset = offset if key_offset is None else int(key_offset)
+        self._pos = 0  # GOP position of the next frame (0 = the last I-frame)
         self.refine = int(refine)  # steps per P-frame
         self.refine_intra = int(refine_intra)  # steps per I-frame
         self.intra_period = int(intra_period)
@@ -359,18 +381,20 @@ class Encoder:
         with self.timer.frame():
             if self.is_intra(self.index) or self._ref is None:
                 ftype = FRAME_I
-                c = m.intra.compress(x, q, g, lay, refine=self._refine_spec(x, frame, True))
+                c = m.intra.compress(x, q, g, lay, refine=self._refine_spec(x, frame, True, q))
             else:
                 ftype = FRAME_P
-                rf = self._refine_spec(x, frame, False)
+                if self.key_period and self._pos % self.key_period == 0:
+                    q = min(NUM_QUALITIES - 1, max(0, q + self.key_offset))
+                rf = self._refine_spec(x, frame, False, q)
                 c = m.inter.compress(x, q, self._ref[0], self._ref[1], g, lay, refine=rf)
             recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
             self.last_psnr = None
             if ftype == FRAME_I or self.drift_guard > 0:
                 self.last_psnr = psnr_yuv(frame, recon)
                 if ftype == FRAME_P and self.last_psnr[3] < self._i_psnr - self.drift_guard:
-                    ftype = FRAME_I
-                    rf = self._refine_spec(x, frame, True)
+                    ftype, q = FRAME_I, self.quality  # a key frame's I-frame: base quality
+                    rf = self._refine_spec(x, frame, True, q)
                     c = m.intra.compress(x, q, g, lay, refine=rf)
                     recon = tensor_to_frame(c.x_hat, frame.width, frame.height)
                     self.last_psnr = psnr_yuv(frame, recon)
@@ -379,9 +403,10 @@ class Encoder:
                     self._i_psnr = self.last_psnr[3]
         self._ref = (c.feat, c.y_prev)
         self.index += 1
+        self._pos = 1 if ftype == FRAME_I else self._pos + 1
         return FrameChunk(ftype, q, c.sections), recon, c.est_bits
 
-    def _refine_spec(self, x: torch.Tensor, frame: YUVFrame, intra: bool) -> Refine | None:
+    def _refine_spec(self, x: torch.Tensor, frame: YUVFrame, intra: bool, q: int) -> Refine | None:
         steps = self.refine_intra if intra else self.refine
         if steps == 0:
             return None
@@ -389,7 +414,7 @@ class Encoder:
         mask[..., : (frame.height + 1) // 2, : (frame.width + 1) // 2] = 1.0
         return Refine(
             steps=steps,
-            lam=self.model.lambda_of(self.quality),
+            lam=self.model.lambda_of(q),
             x=x,
             mask=mask,
             npix=frame.width * frame.height,
@@ -460,11 +485,14 @@ def encode_file(
     refine: int = 0,
     drift_guard: float | None = None,
     refine_intra: int | None = None,
+    key_period: int | None = None,
+    key_offset: int | None = None,
 ) -> EncodeStats:
     """Encode any video PyAV reads into a flavc stream (written atomically). ``recon``:
     also write the encoder's own reconstruction (y4m), which the decoder reproduces.
     ``refine`` / ``refine_intra``: latent refinement steps per P-frame / I-frame (None =
-    the default); ``drift_guard``: dB, None = the default (see :class:`Encoder`)."""
+    the default); ``drift_guard``: dB, None = the default; ``key_period`` /
+    ``key_offset``: key P-frames, None = as the weights were trained (see :class:`Encoder`)."""
     guard = DRIFT_GUARD_DB if drift_guard is None else drift_guard
     enc = Encoder(
         model,
@@ -475,6 +503,8 @@ def encode_file(
         refine=refine,
         drift_guard=guard,
         refine_intra=refine_intra,
+        key_period=key_period,
+        key_offset=key_offset,
     )
     return encode_with(enc, src, dst, frames, progress, recon)
 

@@ -275,3 +275,34 @@ def test_bench_records_the_refinement_per_frame_type(tmp_path, tiny_y4m):
     assert resolve_refine_intra(7, 0) == 0
     old = dict(data, config={k: v for k, v in cfg.items() if k != "refine_intra"})
     assert "encoder refinement 0 steps per frame" in format_markdown(old)
+
+
+def test_bench_records_the_key_structure(tmp_path, tiny_y4m):
+    """Key P-frames change flavc's points, so the config records the structure the encoder
+    used: the options' values, else the weights' own (here trained with period 2, +5),
+    and the report line says it; weights trained without record 0 and say nothing."""
+    import torch
+    from click.testing import CliRunner
+
+    from flavc_codec.cli import main
+    from flavc_codec.models.flavc import FLAVC, save_weights
+    from flavc_codec.models.registry import get_variant
+
+    torch.manual_seed(5)
+    model = FLAVC(get_variant("flavc-light")).eval()
+    model.update_tables()
+    w = tmp_path / "k.safetensors"
+    save_weights(model, w, {"config": {"key_period": 2, "key_offset": 5}})
+    jp = tmp_path / "b.json"
+    args = ["bench", tiny_y4m, "--frames", "3", "--qualities", "10", "--anchors", "x264",
+            "--device", "cpu", "--weights", str(w), "--json", str(jp)]  # fmt: skip
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    cfg = json.loads(jp.read_text())["config"]
+    assert (cfg["key_period"], cfg["key_offset"]) == (2, 5)
+    assert "key P-frames every 2 at quality +5" in r.output
+    r = CliRunner().invoke(main, [*args, "--key-period", "0"])
+    assert r.exit_code == 0, r.output
+    cfg = json.loads(jp.read_text())["config"]
+    assert (cfg["key_period"], cfg["key_offset"]) == (0, 5)
+    assert "key P-frames" not in r.output

@@ -34,6 +34,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..errors import FlavcError
 from .anchors import ANCHORS, DEFAULT_QPS, anchor_sweep, extend_qps
 from .bdrate import METHODS, bd_psnr_detail, bd_rate_detail
 from .metrics import sequence_metrics
@@ -94,11 +95,14 @@ def flavc_point(
     refine: int = 0,
     drift_guard: float | None = None,
     refine_intra: int | None = None,
+    key_period: int | None = None,
+    key_offset: int | None = None,
 ) -> dict:
     """encode_file -> decode_file -> read_frames -> metrics for one quality. ``weights``:
     a weights file other than the shipped one (e.g. from ``flavc train``); ``refine`` /
     ``refine_intra``: the encoder's latent refinement steps per P-frame / I-frame (None =
-    the encoder's default); ``drift_guard``: dB, None = the encoder's default."""
+    the encoder's default); ``drift_guard``: dB, None = the encoder's default;
+    ``key_period`` / ``key_offset``: key P-frames (None = as the weights were trained)."""
     from ..codec import decode_file, encode_file
     from ..io.reader import read_frames
 
@@ -130,6 +134,8 @@ def flavc_point(
                 refine=refine,
                 drift_guard=drift_guard,
                 refine_intra=refine_intra,
+                key_period=key_period,
+                key_offset=key_offset,
             )
             enc_wall = time.perf_counter() - t0
         with PeakMemory() as mem_d:
@@ -251,6 +257,24 @@ def _weights_info(model: str, weights: str | None) -> dict | None:
         return None
 
 
+def _key_structure(
+    model: str, weights: str | None, period: int | None, offset: int | None
+) -> tuple[int, int]:
+    """The key P-frame structure the encoder will use: the given values, else those the
+    weights were trained with (recorded, so a table says how its streams were coded)."""
+    from ..models.flavc import _key_structure as trained
+    from ..models.flavc import default_weights_path, weights_info
+
+    if period is None or offset is None:
+        try:
+            p, o = trained(weights_info(weights or str(default_weights_path(model))))
+        except FlavcError:  # no weights: the encoder will say so
+            p, o = 0, 0
+        period = p if period is None else period
+        offset = o if offset is None else offset
+    return int(period), int(offset)
+
+
 def run_bench(
     inputs: Sequence[str],
     frames: int = 96,
@@ -275,6 +299,8 @@ def run_bench(
     refine: int = 0,
     drift_guard: float | None = None,
     refine_intra: int | None = None,
+    key_period: int | None = None,
+    key_offset: int | None = None,
 ) -> dict:
     """Benchmark flavc and the anchors on each input; return (and optionally write) results.
 
@@ -302,12 +328,15 @@ def run_bench(
         from ..codec import resolve_refine_intra
 
         refine_intra = resolve_refine_intra(refine, refine_intra)
+        key_period, key_offset = _key_structure(model, weights, key_period, key_offset)
     runner = flavc_runner or functools.partial(
         flavc_point,
         weights=weights,
         refine=refine,
         drift_guard=drift_guard,
         refine_intra=refine_intra,
+        key_period=key_period,
+        key_offset=key_offset,
     )
     own_workdir = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="flavc_bench_")
@@ -331,6 +360,8 @@ def run_bench(
             "refine": int(refine),
             "refine_intra": refine_intra,
             "drift_guard": drift_guard,
+            "key_period": key_period,
+            "key_offset": key_offset,
             "bd_methods": list(METHODS),
             "msssim": with_msssim,
         },
@@ -562,6 +593,11 @@ def _refine_text(cfg: dict) -> str:
     return f", encoder refinement {i} steps per I-frame and {p} per P-frame"
 
 
+def _key_text(cfg: dict) -> str:
+    p = cfg.get("key_period") or 0
+    return f", key P-frames every {p} at quality {cfg.get('key_offset', 0):+d}" if p else ""
+
+
 def format_markdown(results: dict, points: bool = True) -> str:
     """Markdown report: BD summary, per-input BD table and (optionally) all RD points."""
     cfg = results.get("config", {})
@@ -571,6 +607,7 @@ def format_markdown(results: dict, points: bool = True) -> str:
         f"frames <= {cfg.get('frames')}, intra period {cfg.get('intra_period')} (low-delay P), "
         f"anchor preset {cfg.get('preset')}, device {cfg.get('device')}, model {cfg.get('model')}"
         + _refine_text(cfg)
+        + _key_text(cfg)
         + _guard_text(cfg.get("drift_guard"))
         + ". "
         "PSNR-YUV = (6Y+U+V)/8, mean of per-frame PSNR; bpp from file size incl. container; "

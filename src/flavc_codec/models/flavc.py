@@ -42,6 +42,9 @@ class FLAVC(nn.Module):
         self.register_buffer("gauss_radius", torch.from_numpy(g.radius))
         self._gauss: IntTables | None = None
         self.lambda_range: tuple[float, float] = DEFAULT_LAMBDAS
+        # (key_period, key_offset) the weights were trained with (train.loop.TrainConfig):
+        # the encoder's default frame-quality structure; (0, 0) = every frame at q
+        self.key_structure: tuple[int, int] = (0, 0)
 
     def lambda_of(self, q: int) -> float:
         """Lambda of quality ``q`` in the weights' training range, as in training."""
@@ -142,6 +145,7 @@ def load_weights(path: str | Path, device: str | torch.device = "cpu") -> FLAVC:
     if missing or unexpected:
         raise FlavcError(f"weights {path.name} do not match variant {cfg.name}")
     model.lambda_range = _lambda_range(info)
+    model.key_structure = _key_structure(info)
     model.eval()
     return model.to(device)
 
@@ -155,6 +159,19 @@ def _lambda_range(info: dict) -> tuple[float, float]:
     except (KeyError, TypeError, ValueError):
         return DEFAULT_LAMBDAS
     return (lo, hi) if 0 < lo <= hi else DEFAULT_LAMBDAS
+
+
+def _key_structure(info: dict) -> tuple[int, int]:
+    """The (key_period, key_offset) of the weights' last training stage (0, 0 when absent
+    or out of range): the encoder codes P-frames as they were trained."""
+    cfg = (info.get("recipe") or {}).get("config") or {}
+    try:
+        period, offset = int(cfg.get("key_period", 0)), int(cfg.get("key_offset", 0))
+    except (TypeError, ValueError):
+        return (0, 0)
+    if period <= 0 or period > 65535 or not -63 <= offset <= 63:
+        return (0, 0)
+    return (period, offset)
 
 
 def default_weights_path(variant: str) -> Path:
