@@ -80,6 +80,10 @@ STAGES = (
     "light_intra5",
     "light_long24",
     "light_long25",
+    # the sixth cycle: the same three configs, seeds 26, 26, 27, the intra stage 4500 steps
+    "light_intra6",
+    "light_long26",
+    "light_long27",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
