@@ -245,16 +245,17 @@ def test_keep_every_exports_loadable_snapshots_along_the_run(tmp_path):
     assert any(not torch.equal(a[k], f[k]) for k in names)
 
 
+def _random_sequences(seed: int, frames: int) -> torch.Tensor:
+    """Two random 16x16 sequences of packed YUV 4:2:0 planes in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    return torch.from_numpy(rng.integers(0, 256, (2, frames, 6, 16, 16), dtype=np.uint8)) / 255
+
+
 def test_intra_weight_weighs_the_i_frame_and_leaves_validation_alone(tmp_path):
     from flavc_codec.train.loop import sequence_loss, validate
 
     model = _light().eval()
-    seq = (
-        torch.from_numpy(
-            np.random.default_rng(2).integers(0, 256, (2, 3, 6, 16, 16), dtype=np.uint8)
-        ).float()
-        / 255
-    )
+    seq = _random_sequences(seed=2, frames=3)
     q = torch.tensor([5, 40])
     frames: list = []
     with torch.no_grad():
@@ -285,12 +286,7 @@ def test_key_period_codes_key_p_frames_at_the_offset_quality(tmp_path):
     from flavc_codec.train.loop import distortion, lambda_of, sequence_loss, validate
 
     model = _light().eval()
-    seq = (
-        torch.from_numpy(
-            np.random.default_rng(3).integers(0, 256, (2, 5, 6, 16, 16), dtype=np.uint8)
-        ).float()
-        / 255
-    )
+    seq = _random_sequences(seed=3, frames=5)
     q = torch.tensor([5, 50])
     cfg = TrainConfig(stage="joint", key_period=2, key_offset=20)
     with torch.no_grad():
