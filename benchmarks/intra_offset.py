@@ -66,35 +66,34 @@ def curve(
     from flavc_codec.models.codecs import NUM_QUALITIES
 
     class OffsetEncoder(Encoder):
+        """I-frames at q + offset; with ``key_period`` the encoder's own key P-frames
+        (``Encoder(key_period=, key_offset=)``) do the boosting and this only records."""
+
         def __init__(self, *a, **k):
             super().__init__(*a, **k)
-            self.base, self._p1, self.pos = self.quality, None, 0
+            self.base, self._p1 = self.quality, None
             self.i_qualities: set[int] = set()  # qualities the I-frames were coded at
             self.p_qualities: set[int] = set()
 
         def encode(self, frame):
-            intra = self.is_intra(self.index) or self._ref is None
-            if key_period:
-                boost = not intra and self.pos % key_period == 0
-            else:
-                boost = intra
+            if not key_period:
+                intra = self.is_intra(self.index) or self._ref is None
                 if not intra and offset and self._p1 is not None:
                     self._i_psnr = self._p1  # guard against the first P-frame's level
-            self.quality = min(NUM_QUALITIES - 1, self.base + offset) if boost else self.base
+                self.quality = min(NUM_QUALITIES - 1, self.base + offset) if intra else self.base
             chunk, rec, bits = super().encode(frame)
             if chunk.frame_type == FRAME_I:
                 self.i_qualities.add(chunk.quality)
-                self._p1, self.pos = None, 1
+                self._p1 = None
             else:
                 self.p_qualities.add(chunk.quality)
-                self.pos += 1
                 if self._p1 is None and self.last_psnr is not None:  # None: guard off
                     self._p1 = self.last_psnr[3]
             return chunk, rec, bits
 
     points = []
     for q in qualities:
-        enc = OffsetEncoder(  # key frames are placed here, not by the encoder's own structure
+        enc = OffsetEncoder(  # key P-frames: the encoder's; never the weights' default
             model,
             q,
             intra_period,
@@ -102,8 +101,8 @@ def curve(
             weights,
             refine_intra=0,
             drift_guard=guard,
-            key_period=0,
-            key_offset=0,
+            key_period=key_period,
+            key_offset=offset if key_period else 0,
         )
         with tempfile.TemporaryDirectory() as tmp:
             # encode_file's own loop (stream written by StreamWriter, per-frame PSNR-YUV),

@@ -262,12 +262,12 @@ def _key_structure(
 ) -> tuple[int, int]:
     """The key P-frame structure the encoder will use: the given values, else those the
     weights were trained with (recorded, so a table says how its streams were coded)."""
-    from ..models.flavc import _key_structure as trained
-    from ..models.flavc import default_weights_path, weights_info
+    from ..models.flavc import default_weights_path, trained_key_structure, weights_info
 
     if period is None or offset is None:
         try:
-            p, o = trained(weights_info(weights or str(default_weights_path(model))))
+            info = weights_info(weights or str(default_weights_path(model)))
+            p, o = trained_key_structure(info)
         except FlavcError:  # no weights: the encoder will say so
             p, o = 0, 0
         period = p if period is None else period

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..entropy.tables import IntTables, gaussian_tables
 from ..errors import FlavcError
-from .codecs import InterCodec, IntraCodec, quality_lambda
+from .codecs import NUM_QUALITIES, InterCodec, IntraCodec, quality_lambda
 from .registry import VariantConfig, get_variant
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -145,7 +145,7 @@ def load_weights(path: str | Path, device: str | torch.device = "cpu") -> FLAVC:
     if missing or unexpected:
         raise FlavcError(f"weights {path.name} do not match variant {cfg.name}")
     model.lambda_range = _lambda_range(info)
-    model.key_structure = _key_structure(info)
+    model.key_structure = trained_key_structure(info)
     model.eval()
     return model.to(device)
 
@@ -161,7 +161,7 @@ def _lambda_range(info: dict) -> tuple[float, float]:
     return (lo, hi) if 0 < lo <= hi else DEFAULT_LAMBDAS
 
 
-def _key_structure(info: dict) -> tuple[int, int]:
+def trained_key_structure(info: dict) -> tuple[int, int]:
     """The (key_period, key_offset) of the weights' last training stage (0, 0 when absent
     or out of range): the encoder codes P-frames as they were trained."""
     cfg = (info.get("recipe") or {}).get("config") or {}
@@ -169,7 +169,8 @@ def _key_structure(info: dict) -> tuple[int, int]:
         period, offset = int(cfg.get("key_period", 0)), int(cfg.get("key_offset", 0))
     except (TypeError, ValueError):
         return (0, 0)
-    if period <= 0 or period > 65535 or not -63 <= offset <= 63:
+    top = NUM_QUALITIES - 1
+    if period <= 0 or period > 65535 or not -top <= offset <= top:
         return (0, 0)
     return (period, offset)
 
