@@ -84,6 +84,10 @@ STAGES = (
     "light_intra6",
     "light_long26",
     "light_long27",
+    # the seventh cycle: the same three configs, seeds 28, 28, 29
+    "light_intra7",
+    "light_long28",
+    "light_long29",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
