@@ -88,6 +88,10 @@ STAGES = (
     "light_intra7",
     "light_long28",
     "light_long29",
+    # the eighth cycle: the same three configs, seeds 30, 30, 31
+    "light_intra8",
+    "light_long30",
+    "light_long31",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
