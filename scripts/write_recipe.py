@@ -92,6 +92,10 @@ STAGES = (
     "light_intra8",
     "light_long30",
     "light_long31",
+    # the ninth cycle: the same three configs, seeds 32, 32, 33
+    "light_intra9",
+    "light_long32",
+    "light_long33",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
