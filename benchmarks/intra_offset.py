@@ -87,8 +87,9 @@ def curve(
                 self._p1 = None
             else:
                 self.p_qualities.add(chunk.quality)
-                if self._p1 is None and self.last_psnr is not None:  # None: guard off
-                    self._p1 = self.last_psnr[3]
+                # the guard level is only read in I-frame-offset mode
+                if not key_period and self._p1 is None and self.last_psnr is not None:
+                    self._p1 = self.last_psnr[3]  # last_psnr None: guard off
             return chunk, rec, bits
 
     points = []
