@@ -96,6 +96,14 @@ STAGES = (
     "light_intra9",
     "light_long32",
     "light_long33",
+    # the tenth and eleventh cycles: the same three configs, seeds 34, 34, 35, then 36,
+    # 36, 37; shipped together (the tenth alone moved the eval clips the wrong way)
+    "light_intra10",
+    "light_long34",
+    "light_long35",
+    "light_intra11",
+    "light_long36",
+    "light_long37",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
