@@ -18,7 +18,9 @@ for cfg in "$@"; do
   w="$(out_of "$cfg" out)/flavc-light.safetensors"
   name=$(basename "$(out_of "$cfg" out)")
   if [ -f "$w" ]; then echo "$(date +%T) $name: $w exists, skipped"; continue; fi
-  t flavc train "$cfg" > "runs/$name.log" 2>&1
+  echo "$(date +%T) flavc train $cfg (log: runs/$name.log)"
+  flavc train "$cfg" > "runs/$name.log" 2>&1
+  echo "$(date +%T) done"
   [ -f "$w" ] || { echo "$name produced no weights; see runs/$name.log" >&2; exit 1; }
 done
 
