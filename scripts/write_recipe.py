@@ -104,6 +104,10 @@ STAGES = (
     "light_intra11",
     "light_long36",
     "light_long37",
+    # the twelfth cycle: the same three configs, seeds 38, 38, 39
+    "light_intra12",
+    "light_long38",
+    "light_long39",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
