@@ -108,6 +108,10 @@ STAGES = (
     "light_intra12",
     "light_long38",
     "light_long39",
+    # the thirteenth cycle: the same three configs, seeds 40, 40, 41
+    "light_intra13",
+    "light_long40",
+    "light_long41",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
