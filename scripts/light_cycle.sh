@@ -7,7 +7,7 @@
 # Each `flavc train` resumes from its run's last.ckpt, and a stage whose weights exist is
 # skipped, so an interrupted cycle is continued by running the same command again.
 # Validation JSON lands in benchmarks/results/validation/, the eval in runs/eval/<LONG2>/;
-# whether to ship is decided by hand (docs/STATUS.md, "ship rule").
+# whether to ship is decided by hand, by the ship rule in docs/TRAINING.md.
 set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 INTRA_CONFIG LONG1_CONFIG LONG2_CONFIG" >&2; exit 2; }
 t() { echo "$(date +%T) $*"; "$@"; echo "$(date +%T) done"; }
@@ -15,8 +15,9 @@ out_of() { python -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.arg
 
 mkdir -p runs
 for cfg in "$@"; do
-  w="$(out_of "$cfg" out)/flavc-light.safetensors"
-  name=$(basename "$(out_of "$cfg" out)")
+  run=$(out_of "$cfg" out)
+  w="$run/flavc-light.safetensors"
+  name=$(basename "$run")
   if [ -f "$w" ]; then echo "$(date +%T) $name: $w exists, skipped"; continue; fi
   echo "$(date +%T) flavc train $cfg (log: runs/$name.log)"
   flavc train "$cfg" > "runs/$name.log" 2>&1
