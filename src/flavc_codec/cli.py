@@ -358,6 +358,12 @@ def bench(
 @click.option("--device", default=None)
 @click.option("--threads", type=int, default=None)
 @click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="overrides the config's seed (another seed draws other batches and qualities)",
+)
+@click.option(
     "--cache-size",
     type=click.IntRange(min=1),
     default=2000,
@@ -371,7 +377,19 @@ def bench(
     help="minutes; then checkpoint and stop (rerun to resume)",
 )
 def train(
-    config, stage, variant, data, steps, batch, out, init, device, threads, cache_size, time_limit
+    config,
+    stage,
+    variant,
+    data,
+    steps,
+    batch,
+    out,
+    init,
+    device,
+    threads,
+    seed,
+    cache_size,
+    time_limit,
 ):
     """Train one stage (resumable). CONFIG defaults to the stage's shipped config."""
     from .train.cli import run_train
@@ -387,6 +405,7 @@ def train(
         init=init,
         device=device,
         threads=threads,
+        seed=seed,
         cache_size=cache_size,
         time_limit=time_limit,
     )

@@ -64,6 +64,7 @@ def run_train(
     init: str | None = None,
     device: str | None = None,
     threads: int | None = None,
+    seed: int | None = None,
     cache_size: int = 2000,
     time_limit: float | None = None,
 ) -> Path:
@@ -83,6 +84,7 @@ def run_train(
         init=init,
         device=device,
         threads=threads,
+        seed=seed,
         time_limit=time_limit,
     )
     if variant and out is None:
