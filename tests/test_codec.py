@@ -412,7 +412,7 @@ def test_bit_flipped_streams(stream3, tmp_path, light_weights):
         # else: a flip in a field that does not matter (e.g. reserved colour value)
 
 
-def _rewrite(stream: Path, dst: Path, edit, major: int = 2, flags: int | None = None) -> Path:
+def _rewrite(stream: Path, dst: Path, edit, major: int = 3, flags: int | None = None) -> Path:
     """Copy a stream, passing every chunk through ``edit(i, chunk) -> chunk`` (valid CRCs);
     ``flags`` replaces the header flags."""
     with StreamReader(stream) as r:
@@ -426,27 +426,32 @@ def _rewrite(stream: Path, dst: Path, edit, major: int = 2, flags: int | None = 
     return dst
 
 
-def test_container_1_0_stream_decodes_the_same(stream3, tmp_path, light_weights):
-    """The same coded frames in a 1.0 container (the first releases' layout: 40 bytes per
-    frame plus 4 per section) decode to exactly the same pictures as in the 2.0 container
-    written now."""
+def test_older_containers_decode_the_same(stream3, tmp_path, light_weights):
+    """The same coded frames in a 2.1 container (the 132 fixed bytes before 3.0) and a
+    1.0 one (the first releases' layout: 40 bytes per frame plus 4 per section) decode to
+    exactly the same pictures as in the 3.0 container written now."""
     from flavc_codec.io import open_video
 
     v1 = _rewrite(stream3, tmp_path / "v1.flv", lambda i, c: c, major=1)
-    with StreamReader(stream3) as r2, StreamReader(v1) as r1:
-        assert (r2.version, r1.version) == ((2, 1), (1, 0))
-        assert list(r1) == list(r2)
-        v2_framing = sum(len(e.pack_v2()) for e in r2.index)  # 7-11 bytes each
-        v1_framing = sum(40 + 4 * len(e.section_lens) for e in r2.index)
-    assert v1.stat().st_size - stream3.stat().st_size == v1_framing - v2_framing
+    v2 = _rewrite(stream3, tmp_path / "v2.flv", lambda i, c: c, major=2)
+    with StreamReader(stream3) as r3, StreamReader(v2) as r2, StreamReader(v1) as r1:
+        assert (r3.version, r2.version, r1.version) == ((3, 0), (2, 1), (1, 0))
+        assert list(r1) == list(r2) == list(r3)
+        assert r1.header == r2.header == r3.header
+        v2_framing = sum(len(e.pack_v2()) for e in r3.index)  # 7-11 bytes each
+        v1_framing = sum(40 + 4 * len(e.section_lens) for e in r3.index)
+        fixed3 = r3.data_offset + 16  # header and trailer; the 3.0 index has no head
+    assert v1.stat().st_size - v2.stat().st_size == v1_framing - v2_framing
+    assert v2.stat().st_size - stream3.stat().st_size == 132 - fixed3
     outs = []
-    for s in (stream3, v1):
+    for s in (stream3, v2, v1):
         _decode(s, tmp_path / f"{s.stem}.y4m", light_weights)
         with open_video(str(tmp_path / f"{s.stem}.y4m")) as src:
             outs.append([f.planes for f in src])
-    for a, b in zip(*outs, strict=True):
-        for pa, pb in zip(a, b, strict=True):
-            np.testing.assert_array_equal(pa, pb)
+    for older in outs[1:]:
+        for a, b in zip(outs[0], older, strict=True):
+            for pa, pb in zip(a, b, strict=True):
+                np.testing.assert_array_equal(pa, pb)
 
 
 def test_garbage_payload_with_valid_crc(stream3, tmp_path, light_weights):
@@ -620,10 +625,14 @@ def test_encode_stats(make_clip, tmp_path, light_weights):
     assert st.estimated_bits > 0
     assert abs(st.payload_bytes - st.estimated_bits / 8) <= 0.01 * st.estimated_bits / 8 + 64
     assert len(st.frame_bytes) == 3 and sum(st.frame_bytes) < size
-    # container 2.0: frame data is the bare sections; header 100 + index head 8 + trailer 24,
-    # and per frame an index entry of 2 bytes + two ULEB128 lengths (<= 3 bytes) + CRC 4
+    # container 3.0: frame data is the bare sections; the header (preamble, 39-byte body
+    # for this clip, CRC) + trailer 16, and per frame an index entry of 2 bytes + ULEB128
+    # section lengths + CRC 4
     assert st.payload_bytes == sum(st.frame_bytes)
-    assert 132 + 3 * 8 <= size - st.payload_bytes <= 132 + 3 * 12
+    with StreamReader(stream) as r:
+        fixed = r.data_offset + 16
+        assert r.version == (3, 0) and fixed == 11 + 39 + 4 + 16
+    assert fixed + 3 * 7 <= size - st.payload_bytes <= fixed + 3 * 12
     for v in (st.psnr_y, st.psnr_u, st.psnr_v, st.psnr_yuv):
         assert math.isfinite(v) and v > 0
     assert st.psnr_yuv == pytest.approx((6 * st.psnr_y + st.psnr_u + st.psnr_v) / 8, rel=0.2)

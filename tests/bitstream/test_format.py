@@ -1,4 +1,5 @@
 import struct
+from dataclasses import replace
 
 import pytest
 
@@ -6,13 +7,16 @@ from flavc_codec.bitstream import BitstreamError, FrameChunk, SequenceHeader
 from flavc_codec.bitstream.format import (
     CHUNK_FIXED,
     CHUNK_MARKER,
+    HEADER3_MIN_SIZE,
     HEADER_V1_SIZE,
     MAGIC,
     MAX_PAYLOAD,
     PREAMBLE,
+    TRAILER3_SIZE,
     TRAILER_SIZE,
     IndexEntry,
     Trailer,
+    Trailer3,
     crc32,
     pack_index,
     parse_index_v2,
@@ -44,23 +48,88 @@ def hdr(**kw):
     return SequenceHeader(**base)
 
 
-def test_header_roundtrip():
+@pytest.mark.parametrize("major", [1, 2, 3])
+def test_header_roundtrip(major):
+    """Every field survives pack/unpack; 3.0 has no frame count (the reader takes the
+    trailer's), so it comes back as 0."""
     h = hdr()
-    data = h.pack()
-    assert data[:8] == MAGIC and len(MAGIC) == 8
-    assert len(data) == 12 + HEADER_V1_SIZE + 4 == h.packed_size
+    data = h.pack(major)
+    assert data[:8] == MAGIC and len(MAGIC) == 8 and data[8] == major
+    assert len(data) == h.packed_size(major)
+    if major < 3:
+        assert len(data) == 12 + HEADER_V1_SIZE + 4
     h2, n = SequenceHeader.unpack(data + b"trailing")
-    assert n == len(data) and h2 == h
+    assert n == len(data)
+    assert h2 == (replace(h, frame_count=0) if major == 3 else h)
+
+
+def test_header_v3_layout():
+    """The 3.0 body byte by byte (bitstream_spec.md section 3a)."""
+    h = hdr(width=352, height=288, fps_num=30000, fps_den=1001, intra_period=32, flags=7,
+            model_id=1, source_pix_fmt="yuv420p", weights_hash=bytes(range(16)))  # fmt: skip
+    data = h.pack(3)
+    body = (
+        b"\xe0\x02" + b"\xa0\x02" + b"\xb0\xea\x01" + b"\xe9\x07" + b"\x21" + b"\x07" + b"\x01"
+        + bytes((63, 10, 1, 1, 1, 1)) + bytes(range(16)) + b"\x07yuv420p"
+    )  # fmt: skip
+    assert data[:10] == MAGIC + b"\x03\x00" and data[10] == len(body) == 42
+    assert data[11:-4] == body
+    assert struct.unpack("<I", data[-4:])[0] == crc32(data[:-4])
+    # the smallest header: -1 (one I-frame) is 0, an empty pixel-format name is one byte
+    small = hdr(width=1, height=1, fps_num=1, fps_den=1, intra_period=-1, flags=0, model_id=0,
+                source_pix_fmt="")  # fmt: skip
+    assert small.pack(3)[10] == HEADER3_MIN_SIZE
+    assert SequenceHeader.unpack(small.pack(3))[0] == replace(small, frame_count=0)
+
+
+def _v3(body: bytes) -> bytes:
+    pre = MAGIC + b"\x03\x00" + uleb128(len(body))
+    return pre + body + struct.pack("<I", crc32(pre, body))
+
+
+def test_header_v3_rejects():
+    """Malformed 3.0 bodies with a good CRC: each is one named error."""
+    good = hdr(intra_period=32, source_pix_fmt="yuv420p").pack(3)
+    body = good[11:-4]
+    w, rest = body[:2], body[2:]  # width 1920 is two varint bytes
+    cases = [
+        (b"\x00" + rest, "width 0 out of range"),  # width 0
+        (b"\x80\x8f\x01" + rest, "width 18304 out of range"),
+        (b"\x80\x8f\x00" + rest, "non-minimal width"),  # 1920 as 3 bytes, last 0
+        (w + rest[:7] + b"\x01" + rest[8:], "intra_period 0 out of range"),
+        (body[:-8] + b"\x21" + b"y" * 33, "source_pix_fmt length 33"),
+        (body[:-8] + b"\x08yuv420p", "source_pix_fmt length 8 does not fit"),
+        (body[:-8] + b"\x07yuv 20p", "source_pix_fmt"),
+        (body[:-8] + b"\x07yuv\xff20p", "source_pix_fmt is not ASCII"),
+        # the varints take 16 bytes here (flags 0x80000001: 5), so 30 cannot hold the rest
+        (body[:30], "body of 30 bytes ends inside its fields"),
+        (body[:20], "length 20 out of range 30"),
+    ]
+    for b, msg in cases:
+        with pytest.raises(BitstreamError, match=msg):
+            SequenceHeader.unpack(_v3(b))
+    long_len = MAGIC + b"\x03\x00" + b"\x80\x80\x01"
+    with pytest.raises(BitstreamError, match="header_len field longer than 2 bytes"):
+        SequenceHeader.unpack(long_len + b"\0" * 100)
+    for n in range(len(good)):
+        with pytest.raises(BitstreamError):
+            SequenceHeader.unpack(good[:n])
+    with pytest.raises(BitstreamError, match="file ends inside the preamble"):
+        SequenceHeader.unpack(good[:11] if good[10] & 0x80 else good[:10])
 
 
 def test_header_minor_extension_is_skipped():
     h = hdr()
-    ext = h.pack()
+    ext = h.pack(1)
     body = ext[12:-4] + b"\x01\x02\x03\x04"
     pre = PREAMBLE.pack(MAGIC, 1, 3, len(body))
     data = pre + body + struct.pack("<I", crc32(pre, body))
     h2, n = SequenceHeader.unpack(data)
     assert n == len(data) and h2.width == h.width and h2.extra == b"\x01\x02\x03\x04"
+    # 3.x: bytes after the defined fields are kept, and packed again
+    data = _v3(h.pack(3)[11:-4] + b"\x05\x06")
+    h3, n = SequenceHeader.unpack(data)
+    assert n == len(data) and h3.extra == b"\x05\x06" and h3.pack(3) == data
 
 
 @pytest.mark.parametrize(
@@ -111,13 +180,13 @@ def _repack(data: bytes, off: int, fmt: str, value) -> bytes:
     ],
 )
 def test_header_unpack_range_checks(off, fmt, value, msg):
-    data = _repack(hdr().pack(), off, fmt, value)
+    data = _repack(hdr().pack(2), off, fmt, value)
     with pytest.raises(BitstreamError, match=msg):
         SequenceHeader.unpack(data)
 
 
 def test_header_bad_magic():
-    data = bytearray(hdr().pack())
+    data = bytearray(hdr().pack(2))
     data[1] ^= 0x20
     with pytest.raises(BitstreamError, match=r"not a flavc stream \(bad magic\)"):
         SequenceHeader.unpack(bytes(data))
@@ -126,41 +195,49 @@ def test_header_bad_magic():
 
 
 def test_header_unknown_major():
-    data = bytearray(hdr().pack())
-    data[8] = 3
+    data = bytearray(hdr().pack(2))
+    data[8] = 4
     data[96:100] = struct.pack("<I", crc32(bytes(data[:96])))
-    msg = r"unsupported stream version 3\.1 \(this flavc reads 1\.x and 2\.x\)"
+    msg = r"unsupported stream version 4\.1 \(this flavc reads 1\.x, 2\.x and 3\.x\)"
     with pytest.raises(BitstreamError, match=msg):
         SequenceHeader.unpack(bytes(data))
 
 
 def test_header_major_versions():
-    """1.0 and 2.x share the header body; only the version bytes (and CRC) differ."""
+    """1.0 and 2.x share the header body; only the version bytes (and CRC) differ. 3.0
+    is written by default."""
     h = hdr()
-    v1, v2 = h.pack(1), h.pack(2)
-    assert v2 == h.pack() and v1[8] == 1 and v2[8] == 2
-    assert (v1[9], v2[9]) == (0, 1) and v1[10:96] == v2[10:96]
+    v1, v2, v3 = h.pack(1), h.pack(2), h.pack(3)
+    assert v3 == h.pack() and v1[8] == 1 and v2[8] == 2 and v3[8] == 3
+    assert (v1[9], v2[9], v3[9]) == (0, 1, 0) and v1[10:96] == v2[10:96]
     assert SequenceHeader.unpack(v1)[0] == SequenceHeader.unpack(v2)[0] == h
+    assert len(v3) < len(v2) - 30
     with pytest.raises(ValueError):
-        h.pack(3)
+        h.pack(4)
 
 
-def test_header_crc():
-    data = bytearray(hdr().pack())
+@pytest.mark.parametrize("major", [2, 3])
+def test_header_crc(major):
+    data = bytearray(hdr().pack(major))
     data[20] ^= 1
     with pytest.raises(BitstreamError, match="header: CRC mismatch"):
         SequenceHeader.unpack(bytes(data))
 
 
 def test_header_length_field():
-    data = bytearray(hdr().pack())
+    data = bytearray(hdr().pack(2))
     struct.pack_into("<H", data, 10, 10)
     with pytest.raises(BitstreamError, match="length 10"):
         SequenceHeader.unpack(bytes(data))
+    data = bytearray(hdr().pack(3))
+    data[10] = 10
+    with pytest.raises(BitstreamError, match="length 10 out of range 30"):
+        SequenceHeader.unpack(bytes(data))
 
 
-def test_header_truncated_everywhere():
-    data = hdr().pack()
+@pytest.mark.parametrize("major", [1, 2, 3])
+def test_header_truncated_everywhere(major):
+    data = hdr().pack(major)
     for n in range(len(data)):
         with pytest.raises(BitstreamError):
             SequenceHeader.unpack(data[:n])
@@ -247,6 +324,14 @@ def test_index_and_trailer_roundtrip():
     assert Trailer.unpack(raw) == t
     with pytest.raises(BitstreamError, match="no index trailer"):
         Trailer.unpack(raw[:-1] + b"Y")
+    t3 = Trailer3(len(idx), 2, crc32(idx))
+    raw = t3.pack()
+    assert len(raw) == TRAILER3_SIZE == 16 and raw[-4:] == b"FLVE"
+    assert Trailer3.unpack(raw) == t3
+    with pytest.raises(BitstreamError, match="no index trailer"):
+        Trailer3.unpack(raw[:-1] + b"Y")
+    with pytest.raises(ValueError):
+        Trailer3(2**32, 2, 0).pack()
 
 
 @pytest.mark.parametrize(
@@ -298,3 +383,8 @@ def test_index_v2_roundtrip():
     big = pack_index([IndexEntry(0, 0, 0, 0, 0, (MAX_PAYLOAD, 1))], 2)
     with pytest.raises(BitstreamError, match="exceeds the limit"):
         parse_index_v2(big, 1, 100)
+    # 3.0: the same entries without the head
+    raw3 = pack_index(entries, 3)
+    assert raw3 == raw[8:] and parse_index_v2(raw3, 3, 100, head=False) == entries
+    with pytest.raises(BitstreamError, match="bytes after the last entry"):
+        parse_index_v2(raw3, 2, 100, head=False)

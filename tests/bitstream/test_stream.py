@@ -15,7 +15,7 @@ from flavc_codec.bitstream import (
     format_info,
     inspect,
 )
-from flavc_codec.bitstream.format import TRAILER_SIZE
+from flavc_codec.bitstream.format import TRAILER3_SIZE, TRAILER_SIZE
 
 
 def header(**kw):
@@ -31,9 +31,9 @@ def chunks(n=7):
     ]
 
 
-@pytest.fixture(params=[2, 1], ids=["v2", "v1"])
+@pytest.fixture(params=[3, 2, 1], ids=["v3", "v2", "v1"])
 def stream(tmp_path, request):
-    """The same frames in container 2.0 (written by default) and 1.0 (still read)."""
+    """The same frames in container 3.0 (written by default), 2.1 and 1.0 (still read)."""
     p = tmp_path / "s.flavc"
     cs = chunks()
     with StreamWriter(p, header(), major=request.param) as w:
@@ -163,9 +163,9 @@ def test_bad_magic_and_version(tmp_path, stream):
     with pytest.raises(BitstreamError, match=r"^not a flavc stream \(bad magic\)$"):
         StreamReader(q)
     b = bytearray(p.read_bytes())
-    b[8] = 3
+    b[8] = 4
     q.write_bytes(bytes(b))
-    with pytest.raises(BitstreamError, match=rf"unsupported stream version 3\.{b[9]}"):
+    with pytest.raises(BitstreamError, match=rf"unsupported stream version 4\.{b[9]}"):
         StreamReader(q)
     q.write_bytes(b"")
     with pytest.raises(BitstreamError, match="bad magic"):
@@ -181,7 +181,10 @@ def test_huge_index_count_rejected_before_allocating(tmp_path, stream):
     p, _ = stream
     b = bytearray(p.read_bytes())
     # claim 2**32-1 frames in the trailer
-    struct.pack_into("<I", b, len(b) - TRAILER_SIZE + 8, 0xFFFFFFFF)
+    if b[8] == 3:
+        struct.pack_into("<I", b, len(b) - TRAILER3_SIZE + 4, 0xFFFFFFFF)
+    else:
+        struct.pack_into("<I", b, len(b) - TRAILER_SIZE + 8, 0xFFFFFFFF)
     q = tmp_path / "h.flavc"
     q.write_bytes(bytes(b))
     with pytest.raises(BitstreamError, match="index"):
@@ -199,7 +202,7 @@ def test_inspect(stream):
     assert d["kbps"] == pytest.approx(d["file_bytes"] * 8 / (len(cs) / 25) / 1000)
     assert [f["type"] for f in d["frames"]] == ["I", "P", "P", "I", "P", "P", "I"]
     assert sum(f["bytes"] for f in d["frames"]) == d["frame_bytes"]
-    if d["version"].startswith("2."):  # the index entries carry each frame's quality
+    if not d["version"].startswith("1."):  # the index entries carry each frame's quality
         assert [f["quality"] for f in d["frames"]] == [c.quality for c in cs]
         assert "quality" in format_info(d).splitlines()[-len(cs) - 1]
     else:
@@ -228,30 +231,10 @@ def test_io_imports_no_torch():
     assert out.stdout.split() == ["False"], out.stderr
 
 
-def test_layout_matches_spec(stream):
-    """Spot-check the offsets documented in bitstream_spec.md."""
+def _check_entries_v2(data: bytes, pos: int, off: int, cs) -> tuple[int, int]:
+    """Walk compact index entries (2.x and 3.0): desc, count, ULEB128 lengths, CRC."""
     import zlib
 
-    p, cs = stream
-    data = p.read_bytes()
-    major = data[8]
-    assert data[:8] == b"\x8bFLAVC\r\n" and major in (1, 2)
-    assert data[9] == (1 if major == 2 else 0)  # 2.1 defined FLAG_RANGE_CODER
-    assert struct.unpack_from("<H", data, 10)[0] == 84
-    assert struct.unpack_from("<I", data, 28)[0] == len(cs)  # frame_count
-    assert struct.unpack_from("<I", data, 96)[0] == zlib.crc32(data[:96])
-    idx_off, n, icrc, magic = struct.unpack_from("<QII8s", data, len(data) - 24)
-    assert magic == b"FLAVCIDX" and n == len(cs)
-    assert zlib.crc32(data[idx_off : len(data) - 24]) == icrc
-    assert zlib.crc32(b"123456789") == 0xCBF43926
-    if major == 1:
-        assert data[100:104] == b"FLFR"
-        assert data[idx_off : idx_off + 4] == b"FLIX"
-        return
-    # 2.0: frame data is the bare payloads; every entry is desc, count, ULEB128 lengths, CRC
-    assert data[100 : 100 + len(cs[0].sections[0])] == cs[0].sections[0]
-    assert data[idx_off : idx_off + 8] == b"FLI2" + struct.pack("<I", len(cs))
-    pos, off = idx_off + 8, 100
     for c in cs:
         desc, nsec = data[pos], data[pos + 1]
         assert desc == c.quality | c.frame_type << 6 and nsec == len(c.sections)
@@ -262,13 +245,58 @@ def test_layout_matches_spec(stream):
         payload = data[off : off + sum(lens)]
         assert struct.unpack_from("<I", data, end)[0] == zlib.crc32(data[pos:end] + payload)
         pos, off = end + 4, off + sum(lens)
+    return pos, off
+
+
+def test_layout_matches_spec(stream):
+    """Spot-check the offsets documented in bitstream_spec.md."""
+    import zlib
+
+    p, cs = stream
+    data = p.read_bytes()
+    major = data[8]
+    assert data[:8] == b"\x8bFLAVC\r\n" and major in (1, 2, 3)
+    assert data[9] == (1 if major == 2 else 0)  # 2.1 defined FLAG_RANGE_CODER
+    assert zlib.crc32(b"123456789") == 0xCBF43926
+    if major == 3:
+        # preamble with a one-byte header_len, body, CRC; no frame count anywhere before
+        # the trailer; the index is the entries alone
+        hlen = data[10]
+        assert hlen < 128 and data[11:13] == bytes((33, 17))  # width, height varints
+        start = 11 + hlen + 4
+        assert struct.unpack_from("<I", data, 11 + hlen)[0] == zlib.crc32(data[: 11 + hlen])
+        isize, n, icrc, magic = struct.unpack_from("<III4s", data, len(data) - 16)
+        assert magic == b"FLVE" and n == len(cs)
+        idx_off = len(data) - 16 - isize
+        assert zlib.crc32(data[idx_off : len(data) - 16]) == icrc
+        assert data[start : start + len(cs[0].sections[0])] == cs[0].sections[0]
+        pos, off = _check_entries_v2(data, idx_off, start, cs)
+        assert pos == len(data) - 16 and off == idx_off
+        return
+    assert struct.unpack_from("<H", data, 10)[0] == 84
+    assert struct.unpack_from("<I", data, 28)[0] == len(cs)  # frame_count
+    assert struct.unpack_from("<I", data, 96)[0] == zlib.crc32(data[:96])
+    idx_off, n, icrc, magic = struct.unpack_from("<QII8s", data, len(data) - 24)
+    assert magic == b"FLAVCIDX" and n == len(cs)
+    assert zlib.crc32(data[idx_off : len(data) - 24]) == icrc
+    if major == 1:
+        assert data[100:104] == b"FLFR"
+        assert data[idx_off : idx_off + 4] == b"FLIX"
+        return
+    # 2.x: frame data is the bare payloads; the index is a head, then the entries
+    assert data[100 : 100 + len(cs[0].sections[0])] == cs[0].sections[0]
+    assert data[idx_off : idx_off + 8] == b"FLI2" + struct.pack("<I", len(cs))
+    pos, off = _check_entries_v2(data, idx_off + 8, 100, cs)
     assert pos == len(data) - 24 and off == idx_off
 
 
-def test_v2_is_smaller_by_the_chunk_headers(tmp_path):
-    """Per frame, 2.0 spends 2 + ULEB128 lengths + 4 bytes instead of 20 + 4n + 20."""
+def test_container_sizes(tmp_path):
+    """Per frame, 2.x spends 2 + ULEB128 lengths + 4 bytes instead of 1.0's 20 + 4n + 20;
+    3.0 spends the same per frame as 2.x and 64 fixed bytes less for this header (an
+    84-byte body becomes 37: seven one-byte varints, six bytes, the weights hash, and
+    "yuv420p" with its length byte)."""
     sizes = {}
-    for major in (1, 2):
+    for major in (1, 2, 3):
         p = tmp_path / f"v{major}.flavc"
         with StreamWriter(p, header(), major=major) as w:
             for c in chunks():
@@ -276,6 +304,11 @@ def test_v2_is_smaller_by_the_chunk_headers(tmp_path):
         sizes[major] = os.path.getsize(p)
     n = len(chunks())
     assert sizes[1] - sizes[2] == n * (20 + 4 * 2 + 20) - n * (2 + 2 + 4)
+    payload = sum(len(x) for c in chunks() for x in c.sections)
+    assert sizes[2] == 132 + n * (2 + 2 + 4) + payload
+    fixed3 = 11 + (7 + 6 + 16 + 8) + 4 + 16  # preamble, body, CRC, trailer
+    assert sizes[3] == fixed3 + n * (2 + 2 + 4) + payload
+    assert sizes[2] - sizes[3] == 132 - fixed3 == 64
 
 
 def test_header_from_source(make_clip):

@@ -1,4 +1,4 @@
-"""flavc container (writes 2.0, reads 2.0 and 1.0): headers, frames, index, writer, reader,
+"""flavc container (writes 3.0, reads 3.0, 2.x and 1.0): headers, frames, index, writer, reader,
 inspect.
 
 Standard library only (no numpy, no torch): ``flavc info`` must answer fast.

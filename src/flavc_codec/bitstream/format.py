@@ -1,9 +1,13 @@
-"""Byte layouts of the flavc container, versions 1.0 and 2.0 (see ``bitstream_spec.md``).
+"""Byte layouts of the flavc container, versions 3.0, 2.x and 1.0 (see ``bitstream_spec.md``).
 
-2.0 (written by default) keeps 1.0's preamble, header and trailer and moves each frame's
-description (type, quality, section lengths, CRC) into a compact index entry, so a frame
-costs about 11 bytes of container instead of 48: at low rates on small pictures that was
-a quarter of the file. 1.0 streams still read.
+2.0 kept 1.0's preamble, header and trailer and moved each frame's description (type,
+quality, section lengths, CRC) into a compact index entry, so a frame costs about 9 bytes
+of container instead of 48: at low rates on small pictures that was a quarter of the file.
+3.0 (written by default) keeps 2.0's frame data and index entries and compacts the fixed
+part, 132 bytes in 2.x: the header body is varints, a length-prefixed pixel-format name
+and no frame count (the trailer has it, so the header is never rewritten), the index has
+no head, and the trailer is 16 bytes. A one-frame stream of a small picture at a low rate
+is a few hundred bytes, of which the fixed part was a tenth. 1.0 and 2.x streams still read.
 
 Standard library only. All integers are little-endian. Every ``unpack`` checks ranges and
 raises ``BitstreamError`` with a one-line message; every ``pack`` checks the same ranges
@@ -20,9 +24,11 @@ from ..errors import BitstreamError
 
 # --------------------------------------------------------------------------- constants
 MAGIC = b"\x8bFLAVC\r\n"  # 8 bytes: non-ASCII first byte, CR LF catch text-mode damage
-VERSION_MAJOR = 2  # what StreamWriter writes unless told otherwise
-VERSION_MINOR = 1  # what StreamWriter writes with major 2 (2.1 defined FLAG_RANGE_CODER)
-READ_MAJORS = (1, 2)  # what StreamReader reads
+VERSION_MAJOR = 3  # what StreamWriter writes unless told otherwise
+# the minor version written with each major (2.1 defined FLAG_RANGE_CODER)
+MINOR_OF = {1: 0, 2: 1, 3: 0}
+VERSION_MINOR = MINOR_OF[VERSION_MAJOR]
+READ_MAJORS = (1, 2, 3)  # what StreamReader reads
 
 PREAMBLE = struct.Struct("<8sBBH")  # magic, major, minor, header_len
 PREAMBLE_SIZE = PREAMBLE.size  # 12
@@ -31,8 +37,11 @@ PREAMBLE_SIZE = PREAMBLE.size  # 12
 HEADER_V1 = struct.Struct("<IIIIIiIHBBBBBB16s32s")
 HEADER_V1_SIZE = HEADER_V1.size  # 84
 HEADER_MAX_SIZE = 4096
-FRAME_COUNT_OFFSET = PREAMBLE_SIZE + 16  # file offset of SequenceHeader.frame_count
 CRC = struct.Struct("<I")
+# 3.0: magic and version as before, then header_len as ULEB128 (1-2 bytes)
+PREAMBLE3_FIXED = len(MAGIC) + 2
+# the shortest 3.0 body: 7 one-byte varints, 6 bytes, the hash, an empty pixel-format name
+HEADER3_MIN_SIZE = 7 + 6 + 16 + 1
 
 CHUNK_MARKER = b"FLFR"
 CHUNK_FIXED = struct.Struct("<4sIBBBBI")  # marker, frame, type, quality, nsec, reserved, plen
@@ -58,6 +67,10 @@ ULEB_MAX_BYTES = 5  # MAX_PAYLOAD = 2**28 needs 5
 TRAILER_MAGIC = b"FLAVCIDX"
 TRAILER = struct.Struct("<QII8s")  # index_offset, frame_count, index_crc, magic
 TRAILER_SIZE = TRAILER.size  # 24
+# 3.0: the index ends where the trailer starts, so its size replaces its offset
+TRAILER3_MAGIC = b"FLVE"
+TRAILER3 = struct.Struct("<III4s")  # index_size, frame_count, index_crc, magic
+TRAILER3_SIZE = TRAILER3.size  # 16
 
 U32_MAX = 0xFFFFFFFF
 MAX_DIM = 16384
@@ -205,77 +218,94 @@ class SequenceHeader:
             + self.extra
         )
 
+    def body3(self) -> bytes:
+        """The 3.0 body: varints where 2.x had fixed-width fields, no frame count."""
+        pf = self.source_pix_fmt.encode("ascii")
+        return (
+            b"".join(
+                uleb128(v)
+                for v in (
+                    self.width,
+                    self.height,
+                    self.fps_num,
+                    self.fps_den,
+                    self.intra_period + 1,
+                    self.flags,
+                    self.model_id,
+                )
+            )
+            + bytes(
+                (
+                    self.quality,
+                    self.source_bit_depth,
+                    self.color_primaries,
+                    self.color_trc,
+                    self.colorspace,
+                    self.color_range,
+                )
+            )
+            + self.weights_hash
+            + bytes((len(pf),))
+            + pf
+            + self.extra
+        )
+
     def pack(self, major: int = VERSION_MAJOR) -> bytes:
         """Preamble (magic, version, header_len) + body + CRC-32 over both. The body is
-        the same in 1.0 and 2.0; ``major`` only says which chunk/index layout follows."""
+        the same in 1.0 and 2.x (``major`` only says which chunk/index layout follows);
+        3.0 has its own compact body."""
         if major not in READ_MAJORS:
             raise ValueError(f"unknown container major version {major}")
-        body = self.body()
+        body = self.body3() if major == 3 else self.body()
         if len(body) > HEADER_MAX_SIZE:
             raise ValueError("header: too long")
-        minor = VERSION_MINOR if major == VERSION_MAJOR else 0
-        pre = PREAMBLE.pack(MAGIC, major, minor, len(body))
+        if major == 3:
+            pre = MAGIC + bytes((major, MINOR_OF[major])) + uleb128(len(body))
+        else:
+            pre = PREAMBLE.pack(MAGIC, major, MINOR_OF[major], len(body))
         return pre + body + CRC.pack(crc32(pre, body))
 
-    @property
-    def packed_size(self) -> int:
-        return PREAMBLE_SIZE + HEADER_V1_SIZE + len(self.extra) + CRC.size
+    def packed_size(self, major: int = VERSION_MAJOR) -> int:
+        return len(self.pack(major))
 
     @classmethod
     def unpack(cls, data: bytes) -> tuple[SequenceHeader, int]:
         """Parse a stream's start. Returns ``(header, bytes consumed)``.
 
         Raises ``BitstreamError`` for bad magic, unsupported major version, truncation,
-        CRC mismatch or out-of-range fields.
+        CRC mismatch or out-of-range fields. A 3.0 header has no frame count: it is 0
+        here, and the reader sets it from the trailer.
         """
         data = bytes(data)
         if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
             raise BitstreamError("not a flavc stream (bad magic)")
-        if len(data) < PREAMBLE_SIZE:
+        if len(data) < PREAMBLE3_FIXED:
             raise BitstreamError("truncated stream: file ends inside the preamble")
-        _, major, minor, hlen = PREAMBLE.unpack_from(data, 0)
+        major, minor = data[8], data[9]
         if major not in READ_MAJORS:
             raise BitstreamError(
-                f"unsupported stream version {major}.{minor} (this flavc reads 1.x and 2.x)"
+                f"unsupported stream version {major}.{minor} (this flavc reads 1.x, 2.x and 3.x)"
             )
-        if not HEADER_V1_SIZE <= hlen <= HEADER_MAX_SIZE:
-            raise BitstreamError(
-                f"header: length {hlen} out of range {HEADER_V1_SIZE}..{HEADER_MAX_SIZE}"
-            )
-        end = PREAMBLE_SIZE + hlen
+        if major == 3:
+            # header_len is a ULEB128 of one or two bytes
+            n_len = 2 if len(data) > PREAMBLE3_FIXED and data[PREAMBLE3_FIXED] & 0x80 else 1
+            if len(data) < PREAMBLE3_FIXED + n_len:
+                raise BitstreamError("truncated stream: file ends inside the preamble")
+            hlen, start = read_uleb128(data, PREAMBLE3_FIXED, "header", "header_len", 2)
+            lo = HEADER3_MIN_SIZE
+        else:
+            if len(data) < PREAMBLE_SIZE:
+                raise BitstreamError("truncated stream: file ends inside the preamble")
+            hlen, start, lo = PREAMBLE.unpack_from(data, 0)[3], PREAMBLE_SIZE, HEADER_V1_SIZE
+        if not lo <= hlen <= HEADER_MAX_SIZE:
+            raise BitstreamError(f"header: length {hlen} out of range {lo}..{HEADER_MAX_SIZE}")
+        end = start + hlen
         if len(data) < end + CRC.size:
             raise BitstreamError("truncated stream: file ends inside the sequence header")
         (stored,) = CRC.unpack_from(data, end)
         if crc32(data[:end]) != stored:
             raise BitstreamError("header: CRC mismatch (stream corrupted)")
-        v = HEADER_V1.unpack_from(data, PREAMBLE_SIZE)
-        raw_pf = v[15]
-        pf_bytes = raw_pf.rstrip(b"\0")
-        if b"\0" in pf_bytes:
-            raise BitstreamError("header: source_pix_fmt is not NUL-padded ASCII")
-        try:
-            pf = pf_bytes.decode("ascii")
-        except UnicodeDecodeError:
-            raise BitstreamError("header: source_pix_fmt is not ASCII") from None
-        kw = dict(
-            width=v[0],
-            height=v[1],
-            fps_num=v[2],
-            fps_den=v[3],
-            frame_count=v[4],
-            intra_period=v[5],
-            flags=v[6],
-            model_id=v[7],
-            quality=v[8],
-            source_bit_depth=v[9],
-            color_primaries=v[10],
-            color_trc=v[11],
-            colorspace=v[12],
-            color_range=v[13],
-            weights_hash=v[14],
-            source_pix_fmt=pf,
-            extra=data[PREAMBLE_SIZE + HEADER_V1_SIZE : end],
-        )
+        kw = _body3(data[start:end]) if major == 3 else _body12(data[start:end])
         hdr = object.__new__(cls)
         for k, val in kw.items():
             object.__setattr__(hdr, k, val)
@@ -287,6 +317,53 @@ class SequenceHeader:
         d["weights_hash"] = self.weights_hash.hex()
         d["extra"] = self.extra.hex()
         return d
+
+
+def _pix_fmt(raw: bytes) -> str:
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise BitstreamError("header: source_pix_fmt is not ASCII") from None
+
+
+def _body12(body: bytes) -> dict:
+    """Fields of a 1.0/2.x body (its length already checked to be >= 84)."""
+    v = HEADER_V1.unpack_from(body, 0)
+    pf_bytes = v[15].rstrip(b"\0")
+    if b"\0" in pf_bytes:
+        raise BitstreamError("header: source_pix_fmt is not NUL-padded ASCII")
+    names = (
+        "width height fps_num fps_den frame_count intra_period flags model_id quality "
+        "source_bit_depth color_primaries color_trc colorspace color_range weights_hash"
+    ).split()
+    kw = dict(zip(names, v[:15], strict=True))
+    kw["source_pix_fmt"] = _pix_fmt(pf_bytes)
+    kw["extra"] = body[HEADER_V1_SIZE:]
+    return kw
+
+
+def _body3(body: bytes) -> dict:
+    """Fields of a 3.0 body; bytes after the defined fields are a later minor's ``extra``."""
+    kw: dict = {"frame_count": 0}
+    pos = 0
+    for name in ("width", "height", "fps_num", "fps_den", "intra_period", "flags", "model_id"):
+        kw[name], pos = read_uleb128(body, pos, "header", name)
+    kw["intra_period"] -= 1
+    need = pos + 6 + 16 + 1
+    if len(body) < need:
+        raise BitstreamError(f"header: body of {len(body)} bytes ends inside its fields")
+    for name in ("quality", "source_bit_depth", "color_primaries", "color_trc", "colorspace"):
+        kw[name] = body[pos]
+        pos += 1
+    kw["color_range"] = body[pos]
+    kw["weights_hash"] = body[pos + 1 : pos + 17]
+    n = body[pos + 17]
+    pos += 18
+    if n > PIX_FMT_LEN or pos + n > len(body):
+        raise BitstreamError(f"header: source_pix_fmt length {n} does not fit the header")
+    kw["source_pix_fmt"] = _pix_fmt(body[pos : pos + n])
+    kw["extra"] = body[pos + n :]
+    return kw
 
 
 # --------------------------------------------------------------------------- chunks
@@ -415,19 +492,23 @@ def uleb128(v: int) -> bytes:
             return bytes(out)
 
 
-def read_uleb128(buf: bytes, pos: int, where: str) -> tuple[int, int]:
-    """Decode one canonical ULEB128 of at most 5 bytes at ``pos``; returns (value, end)."""
+def read_uleb128(
+    buf: bytes, pos: int, where: str, what: str = "length", max_bytes: int = ULEB_MAX_BYTES
+) -> tuple[int, int]:
+    """Decode one canonical ULEB128 of at most ``max_bytes`` bytes at ``pos``; returns
+    (value, end). ``what`` names the field in error messages."""
     v = 0
-    for k in range(ULEB_MAX_BYTES):
+    for k in range(max_bytes):
         if pos + k >= len(buf):
-            raise BitstreamError(f"{where}: index entry cut short (stream corrupted)")
+            cut = "index entry" if where.startswith("frame") else what
+            raise BitstreamError(f"{where}: {cut} cut short (stream corrupted)")
         b = buf[pos + k]
         v |= (b & 0x7F) << (7 * k)
         if not b & 0x80:
             if b == 0 and k > 0:
-                raise BitstreamError(f"{where}: non-minimal length encoding (stream corrupted)")
+                raise BitstreamError(f"{where}: non-minimal {what} encoding (stream corrupted)")
             return v, pos + k + 1
-    raise BitstreamError(f"{where}: length field longer than {ULEB_MAX_BYTES} bytes")
+    raise BitstreamError(f"{where}: {what} field longer than {max_bytes} bytes")
 
 
 @dataclass(frozen=True)
@@ -473,9 +554,12 @@ class IndexEntry:
 
 
 def pack_index(entries: list[IndexEntry], major: int = 1) -> bytes:
+    """1.0: head + fixed entries; 2.x: head + compact entries; 3.0: the compact entries
+    alone (the trailer carries the count)."""
     if major == 1:
         return INDEX_HEAD.pack(INDEX_MARKER, len(entries)) + b"".join(e.pack() for e in entries)
-    return INDEX_HEAD.pack(INDEX2_MARKER, len(entries)) + b"".join(e.pack_v2() for e in entries)
+    entries_v2 = b"".join(e.pack_v2() for e in entries)
+    return entries_v2 if major == 3 else INDEX_HEAD.pack(INDEX2_MARKER, len(entries)) + entries_v2
 
 
 def index_size(count: int) -> int:
@@ -483,18 +567,21 @@ def index_size(count: int) -> int:
     return INDEX_HEAD.size + INDEX_ENTRY_SIZE * count
 
 
-def parse_index_v2(raw: bytes, count: int, data_offset: int) -> list[IndexEntry]:
-    """Parse and check a 2.0 index (its CRC already checked): entries in frame order,
-    frames contiguous from ``data_offset``. The caller checks where the last one ends."""
-    if len(raw) < INDEX_HEAD.size + INDEX2_ENTRY_MIN * count:
+def parse_index_v2(raw: bytes, count: int, data_offset: int, head: bool = True) -> list[IndexEntry]:
+    """Parse and check a 2.x index (``head``: marker and count first) or a 3.0 one (the
+    entries alone), its CRC already checked: entries in frame order, frames contiguous
+    from ``data_offset``. The caller checks where the last one ends."""
+    hsize = INDEX_HEAD.size if head else 0
+    if len(raw) < hsize + INDEX2_ENTRY_MIN * count:
         raise BitstreamError(
             f"index: {len(raw)} bytes cannot hold {count} entries (stream corrupted)"
         )
-    marker, n = INDEX_HEAD.unpack_from(raw, 0)
-    if marker != INDEX2_MARKER or n != count:
-        raise BitstreamError("index: bad marker or count (stream corrupted)")
+    if head:
+        marker, n = INDEX_HEAD.unpack_from(raw, 0)
+        if marker != INDEX2_MARKER or n != count:
+            raise BitstreamError("index: bad marker or count (stream corrupted)")
     entries: list[IndexEntry] = []
-    pos, off = INDEX_HEAD.size, data_offset
+    pos, off = hsize, data_offset
     for i in range(count):
         where = f"frame {i}"
         if pos + 2 > len(raw):
@@ -546,3 +633,28 @@ class Trailer:
                 "truncated stream: no index trailer (encode interrupted or file cut short)"
             )
         return cls(off, n, crc)
+
+
+@dataclass(frozen=True)
+class Trailer3:
+    """The 3.0 trailer: the index lies just before it, ``index_size`` bytes long."""
+
+    index_size: int
+    frame_count: int
+    index_crc: int
+
+    def pack(self) -> bytes:
+        if not 0 <= self.index_size <= U32_MAX:
+            raise ValueError(f"index of {self.index_size} bytes does not fit the trailer")
+        return TRAILER3.pack(self.index_size, self.frame_count, self.index_crc, TRAILER3_MAGIC)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> Trailer3:
+        if len(data) != TRAILER3_SIZE:
+            raise BitstreamError("truncated stream: no room for the index trailer")
+        size, n, crc, magic = TRAILER3.unpack(data)
+        if magic != TRAILER3_MAGIC:
+            raise BitstreamError(
+                "truncated stream: no index trailer (encode interrupted or file cut short)"
+            )
+        return cls(size, n, crc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 
 from ..errors import BitstreamError
 from .format import (
@@ -17,11 +18,13 @@ from .format import (
     INDEX_MARKER,
     MAX_CHUNK_SIZE,
     PREAMBLE_SIZE,
+    TRAILER3_SIZE,
     TRAILER_SIZE,
     FrameChunk,
     IndexEntry,
     SequenceHeader,
     Trailer,
+    Trailer3,
     crc32,
     index_size,
     parse_index_v2,
@@ -29,10 +32,11 @@ from .format import (
 
 
 class StreamReader:
-    """Open and validate a flavc stream (container 1.x or 2.x).
+    """Open and validate a flavc stream (container 1.x, 2.x or 3.x).
 
     Checked on open: magic, major version, header length/CRC/ranges, trailer magic, index
-    offset/size/CRC/marker, index count == header frame_count, entries numbered 0..n-1,
+    offset/size/CRC/marker, index count == header frame_count (1.x, 2.x; a 3.0 header
+    has no count and takes the trailer's), entries numbered 0..n-1,
     contiguous (each frame starts where the previous ends, the first right after the
     header, the last ends at the index), known frame types, sane sizes. Payloads are checked
     (CRC, and in 1.0 the chunk's own header) by :meth:`read_frame`. Every failure is a
@@ -65,6 +69,9 @@ class StreamReader:
         head = self._read_at(0, PREAMBLE_SIZE + HEADER_MAX_SIZE + CRC.size)
         self.header, self.data_offset = SequenceHeader.unpack(head)
         self.version = (head[8], head[9])  # (major, minor) as stored in the file
+        if self.version[0] == 3:
+            self._open_v3(size)
+            return
         if size < self.data_offset + INDEX_HEAD.size + TRAILER_SIZE:
             raise BitstreamError(
                 "truncated stream: no index trailer (encode interrupted or file cut short)"
@@ -81,6 +88,37 @@ class StreamReader:
         else:
             self._open_index_v2(tr, index_end)
         self.index_offset = tr.index_offset
+
+    def _open_v3(self, size: int) -> None:
+        """3.0: the trailer gives the index size and the frame count; the index (entries
+        alone) ends where the trailer starts."""
+        if size < self.data_offset + TRAILER3_SIZE:
+            raise BitstreamError(
+                "truncated stream: no index trailer (encode interrupted or file cut short)"
+            )
+        tr = Trailer3.unpack(self._read_at(size - TRAILER3_SIZE, TRAILER3_SIZE))
+        n, isize = tr.frame_count, tr.index_size
+        index_offset = size - TRAILER3_SIZE - isize
+        # arithmetic first: a huge count or size is refused before anything is read
+        if index_offset < self.data_offset or isize < INDEX2_ENTRY_MIN * n:
+            raise BitstreamError(
+                f"index: {isize} bytes / {n} entries do not fit the file "
+                f"({self.file_size} bytes; stream corrupted or truncated)"
+            )
+        raw = self._read_at(index_offset, isize)
+        if len(raw) != isize:
+            raise BitstreamError("truncated stream: index cut short")
+        if crc32(raw) != tr.index_crc:
+            raise BitstreamError("index: CRC mismatch (stream corrupted)")
+        entries = parse_index_v2(raw, n, self.data_offset, head=False)
+        end = entries[-1].offset + entries[-1].nbytes if entries else self.data_offset
+        if end != index_offset:
+            raise BitstreamError(
+                f"index: frames end at {end} but the index starts at {index_offset}"
+            )
+        self.header = replace(self.header, frame_count=n)
+        self.index: list[IndexEntry] = entries
+        self.index_offset = index_offset
 
     def _read_index(self, tr: Trailer, isize: int) -> bytes:
         """Read the index (its size already checked against the file) and check its CRC."""

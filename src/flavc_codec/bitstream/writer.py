@@ -13,6 +13,7 @@ from .format import (
     IndexEntry,
     SequenceHeader,
     Trailer,
+    Trailer3,
     crc32,
     pack_index,
 )
@@ -31,8 +32,9 @@ class StreamWriter:
     ``os.replace``s the part file onto ``path``. An exception inside the ``with`` block (or
     :meth:`abort`) deletes the part file and leaves ``path`` untouched.
 
-    ``major`` picks the container layout: 2 (default, compact index entries) or 1 (chunk
-    headers; kept so that 1.0 streams can still be produced for compatibility tests).
+    ``major`` picks the container layout: 3 (default: compact header, index and trailer),
+    2 (the 2.1 layout) or 1 (chunk headers). The older two are kept so that their streams
+    can still be produced for compatibility tests.
     """
 
     def __init__(self, path, header: SequenceHeader, major: int = VERSION_MAJOR):
@@ -87,14 +89,19 @@ class StreamWriter:
             return
         try:
             index = pack_index(self._entries, self.major)
-            trailer = Trailer(self._pos, len(self._entries), crc32(index))
+            n = len(self._entries)
+            if self.major == 3:  # the header has no frame count: nothing to rewrite
+                trailer = Trailer3(len(index), n, crc32(index)).pack()
+            else:
+                trailer = Trailer(self._pos, n, crc32(index)).pack()
             self._f.write(index)
-            self._f.write(trailer.pack())
-            self.header = replace(self.header, frame_count=len(self._entries))
-            head = self.header.pack(self.major)
-            assert len(head) == len(self._head_bytes)
-            self._f.seek(0)
-            self._f.write(head)
+            self._f.write(trailer)
+            self.header = replace(self.header, frame_count=n)
+            if self.major != 3:
+                head = self.header.pack(self.major)
+                assert len(head) == len(self._head_bytes)
+                self._f.seek(0)
+                self._f.write(head)
             self._f.flush()
             os.fsync(self._f.fileno())
             self._f.close()
