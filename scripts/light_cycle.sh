@@ -10,6 +10,7 @@
 # whether to ship is decided by hand, by the ship rule in docs/TRAINING.md.
 set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 INTRA_CONFIG LONG1_CONFIG LONG2_CONFIG" >&2; exit 2; }
+command -v flavc >/dev/null || { echo "flavc is not on PATH: activate the environment it is installed in" >&2; exit 2; }
 t() { echo "$(date +%T) $*"; "$@"; echo "$(date +%T) done"; }
 out_of() { python -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
