@@ -291,7 +291,7 @@ class SequenceHeader:
             n_len = 2 if len(data) > PREAMBLE3_FIXED and data[PREAMBLE3_FIXED] & 0x80 else 1
             if len(data) < PREAMBLE3_FIXED + n_len:
                 raise BitstreamError("truncated stream: file ends inside the preamble")
-            hlen, start = read_uleb128(data, PREAMBLE3_FIXED, "header", "header_len", 2)
+            hlen, start = read_uleb128(data, PREAMBLE3_FIXED, "header", "header_len", 2, "preamble")
             lo = HEADER3_MIN_SIZE
         else:
             if len(data) < PREAMBLE_SIZE:
@@ -347,7 +347,7 @@ def _body3(body: bytes) -> dict:
     kw: dict = {"frame_count": 0}
     pos = 0
     for name in ("width", "height", "fps_num", "fps_den", "intra_period", "flags", "model_id"):
-        kw[name], pos = read_uleb128(body, pos, "header", name)
+        kw[name], pos = read_uleb128(body, pos, "header", name, inside=name)
     kw["intra_period"] -= 1
     need = pos + 6 + 16 + 1
     if len(body) < need:
@@ -493,15 +493,20 @@ def uleb128(v: int) -> bytes:
 
 
 def read_uleb128(
-    buf: bytes, pos: int, where: str, what: str = "length", max_bytes: int = ULEB_MAX_BYTES
+    buf: bytes,
+    pos: int,
+    where: str,
+    what: str = "length",
+    max_bytes: int = ULEB_MAX_BYTES,
+    inside: str = "index entry",
 ) -> tuple[int, int]:
     """Decode one canonical ULEB128 of at most ``max_bytes`` bytes at ``pos``; returns
-    (value, end). ``what`` names the field in error messages."""
+    (value, end). Error messages name the field (``what``) and, when ``buf`` ends first,
+    what was cut short (``inside``)."""
     v = 0
     for k in range(max_bytes):
         if pos + k >= len(buf):
-            cut = "index entry" if where.startswith("frame") else what
-            raise BitstreamError(f"{where}: {cut} cut short (stream corrupted)")
+            raise BitstreamError(f"{where}: {inside} cut short (stream corrupted)")
         b = buf[pos + k]
         v |= (b & 0x7F) << (7 * k)
         if not b & 0x80:
