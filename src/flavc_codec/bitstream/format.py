@@ -630,14 +630,20 @@ class Trailer:
 
     @classmethod
     def unpack(cls, data: bytes) -> Trailer:
-        if len(data) != TRAILER_SIZE:
-            raise BitstreamError("truncated stream: no room for the index trailer")
-        off, n, crc, magic = TRAILER.unpack(data)
-        if magic != TRAILER_MAGIC:
-            raise BitstreamError(
-                "truncated stream: no index trailer (encode interrupted or file cut short)"
-            )
-        return cls(off, n, crc)
+        return cls(*_trailer_fields(data, TRAILER, TRAILER_MAGIC))
+
+
+def _trailer_fields(data: bytes, layout: struct.Struct, magic: bytes) -> tuple[int, int, int]:
+    """The three integers of a trailer (index offset or size, frame count, index CRC);
+    a wrong size or magic means the stream was cut short."""
+    if len(data) != layout.size:
+        raise BitstreamError("truncated stream: no room for the index trailer")
+    *fields_, found = layout.unpack(data)
+    if found != magic:
+        raise BitstreamError(
+            "truncated stream: no index trailer (encode interrupted or file cut short)"
+        )
+    return tuple(fields_)
 
 
 @dataclass(frozen=True)
@@ -655,11 +661,4 @@ class Trailer3:
 
     @classmethod
     def unpack(cls, data: bytes) -> Trailer3:
-        if len(data) != TRAILER3_SIZE:
-            raise BitstreamError("truncated stream: no room for the index trailer")
-        size, n, crc, magic = TRAILER3.unpack(data)
-        if magic != TRAILER3_MAGIC:
-            raise BitstreamError(
-                "truncated stream: no index trailer (encode interrupted or file cut short)"
-            )
-        return cls(size, n, crc)
+        return cls(*_trailer_fields(data, TRAILER3, TRAILER3_MAGIC))
