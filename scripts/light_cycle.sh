@@ -32,10 +32,12 @@ W="$(out_of "$3" out)/flavc-light.safetensors"
 P=$(basename "$(dirname "$S")")
 N=$(basename "$(dirname "$W")")
 V=benchmarks/results/validation
-t python -m flavc_codec.train.validate --data cache/val_T5_128.npy --json "$V/${P}_to_$N.json" "$S" "$M" "$W"
-t python -m flavc_codec.train.validate --data cache/val_T32_128.npy --count 16 --json "$V/gop32_${P}_to_$N.json" "$S" "$M" "$W"
-t python -m flavc_codec.train.validate --data cache/val_tex_T5_128.npy --count 64 --json "$V/tex_${P}_to_$N.json" "$S" "$M" "$W"
-t python -m flavc_codec.train.validate --data cache/val_fast_T5_128.npy --count 64 --json "$V/fast_${P}_to_$N.json" "$S" "$M" "$W"
+# the four validation sets, as CACHE:COUNT:PREFIX (no COUNT: the validator's default)
+for set in val_T5_128:: val_T32_128:16:gop32_ val_tex_T5_128:64:tex_ val_fast_T5_128:64:fast_; do
+  IFS=: read -r cache count prefix <<< "$set"
+  t python -m flavc_codec.train.validate --data "cache/$cache.npy" ${count:+--count "$count"} \
+    --json "$V/$prefix${P}_to_$N.json" "$S" "$M" "$W"
+done
 t python benchmarks/eval.py --model flavc-light --weights "$W" --no-kodak --anchors x264,x265 \
   --refine-intra 0 --quiet --out "runs/eval/$N"
 t python benchmarks/compare_runs.py benchmarks/results/light/eval.json "runs/eval/$N/eval.json" \
