@@ -10,6 +10,7 @@ import sys
 import click
 
 from . import __version__
+from .bitstream.format import MAX_QUALITY  # standard library only: no torch at import
 from .errors import FlavcError
 
 MODELS = ["flavc", "flavc-light", "no-dp", "cnn-encoder", "memc"]
@@ -55,9 +56,10 @@ KEY_PERIOD_OPTION = click.option(
 )
 KEY_OFFSET_OPTION = click.option(
     "--key-offset",
-    type=click.IntRange(-63, 63),
+    type=click.IntRange(-MAX_QUALITY, MAX_QUALITY),
     default=None,
-    help="quality offset of the key P-frames (clamped to 0..63) [default: as the weights "
+    help=f"quality offset of the key P-frames (clamped to 0..{MAX_QUALITY}) [default: as the "
+    "weights "
     "were trained]",
 )
 
@@ -123,10 +125,10 @@ def main():
 @click.option(
     "-q",
     "--quality",
-    type=click.IntRange(0, 63),
+    type=click.IntRange(0, MAX_QUALITY),
     default=32,
     show_default=True,
-    help="0 (smallest) .. 63 (best)",
+    help=f"0 (smallest) .. {MAX_QUALITY} (best)",
 )
 @click.option(
     "--intra-period",
@@ -248,7 +250,7 @@ def info(file, as_json, frames, verify):
 @click.option(
     "--model", type=click.Choice(["flavc", "flavc-light"]), default="flavc-light", show_default=True
 )
-@click.option("-q", "--quality", type=click.IntRange(0, 63), default=32, show_default=True)
+@click.option("-q", "--quality", type=click.IntRange(0, MAX_QUALITY), default=32, show_default=True)
 @click.option("--size", default="320x192", show_default=True, help="WxH of the generated clip")
 @click.option("--frames", type=click.IntRange(1, 1000), default=12, show_default=True)
 @click.option("--device", default="auto", show_default=True)
