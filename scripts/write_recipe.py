@@ -116,6 +116,10 @@ STAGES = (
     "light_intra14",
     "light_long42",
     "light_long43",
+    # the fifteenth cycle: the same three configs, seeds 44, 44, 45
+    "light_intra15",
+    "light_long44",
+    "light_long45",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
