@@ -105,11 +105,7 @@ class StreamReader:
                 f"index: {isize} bytes / {n} entries do not fit the file "
                 f"({self.file_size} bytes; stream corrupted or truncated)"
             )
-        raw = self._read_at(index_offset, isize)
-        if len(raw) != isize:
-            raise BitstreamError("truncated stream: index cut short")
-        if crc32(raw) != tr.index_crc:
-            raise BitstreamError("index: CRC mismatch (stream corrupted)")
+        raw = self._read_index(index_offset, isize, tr.index_crc)
         entries = parse_index_v2(raw, n, self.data_offset, head=False)
         end = entries[-1].offset + entries[-1].nbytes if entries else self.data_offset
         if end != index_offset:
@@ -120,12 +116,12 @@ class StreamReader:
         self.index: list[IndexEntry] = entries
         self.index_offset = index_offset
 
-    def _read_index(self, tr: Trailer, isize: int) -> bytes:
+    def _read_index(self, offset: int, isize: int, crc: int) -> bytes:
         """Read the index (its size already checked against the file) and check its CRC."""
-        raw = self._read_at(tr.index_offset, isize)  # size bounded by the file size
+        raw = self._read_at(offset, isize)  # size bounded by the file size
         if len(raw) != isize:
             raise BitstreamError("truncated stream: index cut short")
-        if crc32(raw) != tr.index_crc:
+        if crc32(raw) != crc:
             raise BitstreamError("index: CRC mismatch (stream corrupted)")
         return raw
 
@@ -137,7 +133,7 @@ class StreamReader:
                 f"index: offset {tr.index_offset} / size {isize} do not fit the file "
                 f"({self.file_size} bytes; stream corrupted or truncated)"
             )
-        raw = self._read_index(tr, isize)
+        raw = self._read_index(tr.index_offset, isize, tr.index_crc)
         marker, count = INDEX_HEAD.unpack_from(raw, 0)
         if marker != INDEX_MARKER or count != n:
             raise BitstreamError("index: bad marker or count (stream corrupted)")
@@ -179,7 +175,7 @@ class StreamReader:
                 f"index: offset {tr.index_offset} / {n} entries do not fit the file "
                 f"({self.file_size} bytes; stream corrupted or truncated)"
             )
-        raw = self._read_index(tr, isize)
+        raw = self._read_index(tr.index_offset, isize, tr.index_crc)
         entries = parse_index_v2(raw, n, self.data_offset)
         end = entries[-1].offset + entries[-1].nbytes if entries else self.data_offset
         if end != tr.index_offset:
