@@ -58,9 +58,8 @@ KEY_OFFSET_OPTION = click.option(
     "--key-offset",
     type=click.IntRange(-MAX_QUALITY, MAX_QUALITY),
     default=None,
-    help=f"quality offset of the key P-frames (clamped to 0..{MAX_QUALITY}) [default: as the "
-    "weights "
-    "were trained]",
+    help=f"quality offset of the key P-frames (clamped to 0..{MAX_QUALITY}) "
+    "[default: as the weights were trained]",
 )
 
 

@@ -40,8 +40,14 @@ HEADER_MAX_SIZE = 4096
 CRC = struct.Struct("<I")
 # 3.0: magic and version as before, then header_len as ULEB128 (1-2 bytes)
 PREAMBLE3_FIXED = len(MAGIC) + 2
-# the shortest 3.0 body: 7 one-byte varints, 6 bytes, the hash, an empty pixel-format name
-HEADER3_MIN_SIZE = 7 + 6 + 16 + 1
+# the 3.0 body, in order: these varints, these bytes, the 16-byte hash, the pixel-format
+# name's length byte and the name (bitstream_spec.md section 3a)
+_VARINTS3 = ("width", "height", "fps_num", "fps_den", "intra_period", "flags", "model_id")
+_BYTES3 = ("quality", "source_bit_depth", "color_primaries", "color_trc", "colorspace",
+           "color_range")  # fmt: skip
+HEADER3_BYTES = len(_BYTES3) + 16 + 1  # what follows the varints, name excluded
+# the shortest 3.0 body: 7 one-byte varints and an empty pixel-format name
+HEADER3_MIN_SIZE = len(_VARINTS3) + HEADER3_BYTES  # 30
 
 CHUNK_MARKER = b"FLFR"
 CHUNK_FIXED = struct.Struct("<4sIBBBBI")  # marker, frame, type, quality, nsec, reserved, plen
@@ -221,29 +227,12 @@ class SequenceHeader:
     def body3(self) -> bytes:
         """The 3.0 body: varints where 2.x had fixed-width fields, no frame count."""
         pf = self.source_pix_fmt.encode("ascii")
+        # intra_period is stored + 1, so that -1 (one I-frame) is a varint too
+        varints = [self.intra_period + 1 if k == "intra_period" else getattr(self, k)
+                   for k in _VARINTS3]  # fmt: skip
         return (
-            b"".join(
-                uleb128(v)
-                for v in (
-                    self.width,
-                    self.height,
-                    self.fps_num,
-                    self.fps_den,
-                    self.intra_period + 1,
-                    self.flags,
-                    self.model_id,
-                )
-            )
-            + bytes(
-                (
-                    self.quality,
-                    self.source_bit_depth,
-                    self.color_primaries,
-                    self.color_trc,
-                    self.colorspace,
-                    self.color_range,
-                )
-            )
+            b"".join(uleb128(v) for v in varints)
+            + bytes(getattr(self, k) for k in _BYTES3)
             + self.weights_hash
             + bytes((len(pf),))
             + pf
@@ -346,19 +335,18 @@ def _body3(body: bytes) -> dict:
     """Fields of a 3.0 body; bytes after the defined fields are a later minor's ``extra``."""
     kw: dict = {"frame_count": 0}
     pos = 0
-    for name in ("width", "height", "fps_num", "fps_den", "intra_period", "flags", "model_id"):
+    for name in _VARINTS3:
         kw[name], pos = read_uleb128(body, pos, "header", name, inside=name)
     kw["intra_period"] -= 1
-    need = pos + 6 + 16 + 1
+    need = pos + HEADER3_BYTES
     if len(body) < need:
         raise BitstreamError(f"header: body of {len(body)} bytes ends inside its fields")
-    for name in ("quality", "source_bit_depth", "color_primaries", "color_trc", "colorspace"):
+    for name in _BYTES3:
         kw[name] = body[pos]
         pos += 1
-    kw["color_range"] = body[pos]
-    kw["weights_hash"] = body[pos + 1 : pos + 17]
-    n = body[pos + 17]
-    pos += 18
+    kw["weights_hash"] = body[pos : pos + 16]
+    n = body[pos + 16]
+    pos += 17
     if n > PIX_FMT_LEN or pos + n > len(body):
         raise BitstreamError(f"header: source_pix_fmt length {n} does not fit the header")
     kw["source_pix_fmt"] = _pix_fmt(body[pos : pos + n])

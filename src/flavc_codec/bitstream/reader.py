@@ -105,16 +105,23 @@ class StreamReader:
                 f"index: {isize} bytes / {n} entries do not fit the file "
                 f"({self.file_size} bytes; stream corrupted or truncated)"
             )
-        raw = self._read_index(index_offset, isize, tr.index_crc)
-        entries = parse_index_v2(raw, n, self.data_offset, head=False)
-        end = entries[-1].offset + entries[-1].nbytes if entries else self.data_offset
-        if end != index_offset:
-            raise BitstreamError(
-                f"index: frames end at {end} but the index starts at {index_offset}"
-            )
+        self.index: list[IndexEntry] = self._compact_index(
+            index_offset, isize, n, tr.index_crc, head=False
+        )
         self.header = replace(self.header, frame_count=n)
-        self.index: list[IndexEntry] = entries
         self.index_offset = index_offset
+
+    def _compact_index(
+        self, offset: int, isize: int, n: int, crc: int, head: bool
+    ) -> list[IndexEntry]:
+        """Read, check and parse a 2.x (``head``) or 3.0 index of ``n`` compact entries
+        (its place already checked against the file); the frames must end where it starts."""
+        raw = self._read_index(offset, isize, crc)
+        entries = parse_index_v2(raw, n, self.data_offset, head=head)
+        end = entries[-1].offset + entries[-1].nbytes if entries else self.data_offset
+        if end != offset:
+            raise BitstreamError(f"index: frames end at {end} but the index starts at {offset}")
+        return entries
 
     def _read_index(self, offset: int, isize: int, crc: int) -> bytes:
         """Read the index (its size already checked against the file) and check its CRC."""
@@ -175,14 +182,7 @@ class StreamReader:
                 f"index: offset {tr.index_offset} / {n} entries do not fit the file "
                 f"({self.file_size} bytes; stream corrupted or truncated)"
             )
-        raw = self._read_index(tr.index_offset, isize, tr.index_crc)
-        entries = parse_index_v2(raw, n, self.data_offset)
-        end = entries[-1].offset + entries[-1].nbytes if entries else self.data_offset
-        if end != tr.index_offset:
-            raise BitstreamError(
-                f"index: frames end at {end} but the index starts at {tr.index_offset}"
-            )
-        self.index = entries
+        self.index = self._compact_index(tr.index_offset, isize, n, tr.index_crc, head=True)
 
     # ------------------------------------------------------------------------------
     def __len__(self) -> int:
