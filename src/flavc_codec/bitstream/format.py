@@ -254,9 +254,6 @@ class SequenceHeader:
             pre = PREAMBLE.pack(MAGIC, major, MINOR_OF[major], len(body))
         return pre + body + CRC.pack(crc32(pre, body))
 
-    def packed_size(self, major: int = VERSION_MAJOR) -> int:
-        return len(self.pack(major))
-
     @classmethod
     def unpack(cls, data: bytes) -> tuple[SequenceHeader, int]:
         """Parse a stream's start. Returns ``(header, bytes consumed)``.
