@@ -120,6 +120,10 @@ STAGES = (
     "light_intra15",
     "light_long44",
     "light_long45",
+    # the sixteenth cycle: the same three configs, seeds 46, 46, 47
+    "light_intra16",
+    "light_long46",
+    "light_long47",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
