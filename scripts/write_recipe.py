@@ -124,6 +124,10 @@ STAGES = (
     "light_intra16",
     "light_long46",
     "light_long47",
+    # the seventeenth cycle: the same three configs, seeds 48, 48, 49
+    "light_intra17",
+    "light_long48",
+    "light_long49",
     # light_long19 (fresh crops, seed 19) is not listed: own curve -0.5% on 6/10 clips
     # joint_long18 and soup2 (the mean of soup1 and joint_long18's snapshots) are not
     # listed: soup2 lowered every validation loss but not the eval clips' (docs/STATUS.md)
